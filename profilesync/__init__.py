@@ -1,0 +1,1 @@
+"""profilesync: people profiles imported from, and written back to, LDAP directories."""

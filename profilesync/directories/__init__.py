@@ -1,0 +1,1 @@
+"""User directories: their configuration, vendor defaults and stored secrets."""

@@ -1,0 +1,130 @@
+"""Open and bind a python-ldap connection with the project's safe defaults."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import ldap
+from ldap.ldapobject import LDAPObject
+
+from .errors import (
+    BindFailed,
+    DirectoryError,
+    DirectoryUnreachable,
+    TLSFailure,
+    describe_ldap_error,
+)
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SCHEMES = ("ldap", "ldaps", "ldapi")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything needed to reach and bind to one directory.
+
+    ``urls`` are tried in order until one answers, which is how a directory with
+    several replicas is configured. ``bind_password`` is plain text here only
+    for the life of a connection; it is never part of ``repr``.
+    """
+
+    urls: tuple[str, ...]
+    bind_dn: str = ""
+    bind_password: str = field(default="", repr=False)
+    start_tls: bool = False
+    ca_file: str = ""
+    connect_timeout: float = 5.0
+    operation_timeout: float = 60.0
+
+
+def validate_url(url: str) -> str | None:
+    """Return why ``url`` is not a usable LDAP URL, or None when it is."""
+    parts = urlsplit(url)
+    if parts.scheme not in SUPPORTED_SCHEMES:
+        return f"{url!r} must start with ldap://, ldaps:// or ldapi://"
+    if parts.scheme != "ldapi" and not parts.hostname:
+        return f"{url!r} has no host name"
+    return None
+
+
+def _set_tls_options(conn: LDAPObject, settings: ConnectionSettings) -> None:
+    conn.set_option(ldap.OPT_X_TLS_REQUIRE_CERT, ldap.OPT_X_TLS_DEMAND)
+    if settings.ca_file:
+        conn.set_option(ldap.OPT_X_TLS_CACERTFILE, settings.ca_file)
+    # Options set on a connection only take effect in a new TLS context.
+    conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+
+
+def _open_one(url: str, settings: ConnectionSettings) -> LDAPObject:
+    conn = ldap.initialize(url, bytes_mode=False)
+    conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+    conn.set_option(ldap.OPT_REFERRALS, 0)
+    conn.set_option(ldap.OPT_NETWORK_TIMEOUT, settings.connect_timeout)
+    conn.set_option(ldap.OPT_TIMEOUT, settings.operation_timeout)
+    if url.startswith("ldaps:") or settings.start_tls:
+        _set_tls_options(conn, settings)
+    if settings.start_tls and not url.startswith("ldaps:"):
+        try:
+            conn.start_tls_s()
+        except ldap.SERVER_DOWN as exc:
+            raise DirectoryUnreachable(f"no LDAP server answered at {url}") from exc
+        except ldap.LDAPError as exc:
+            raise TLSFailure(f"StartTLS with {url} failed: {describe_ldap_error(exc)}") from exc
+    return conn
+
+
+def open_connection(settings: ConnectionSettings) -> LDAPObject:
+    """Connect to the first URL that answers and bind; raise a typed error otherwise."""
+    if not settings.urls:
+        raise DirectoryUnreachable("no URL configured", hint="set at least one ldap:// URL")
+    last_error: DirectoryError | None = None
+    for url in settings.urls:
+        try:
+            conn = _open_one(url, settings)
+            conn.simple_bind_s(settings.bind_dn, settings.bind_password)
+            return conn
+        except ldap.INVALID_CREDENTIALS as exc:
+            raise BindFailed(f"{url} refused the bind as {settings.bind_dn!r}") from exc
+        except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
+            text = describe_ldap_error(exc)
+            if "certificate" in text.lower() or "tls" in text.lower():
+                last_error = TLSFailure(f"TLS with {url} failed: {text}")
+            else:
+                last_error = DirectoryUnreachable(f"no LDAP server answered at {url}: {text}")
+            log.warning("directory url unreachable url=%s reason=%s", url, text)
+        except ldap.CONFIDENTIALITY_REQUIRED as exc:
+            raise BindFailed(
+                f"{url} requires an encrypted connection for this bind",
+                setting="url",
+                hint="use ldaps:// or turn on StartTLS",
+            ) from exc
+        except ldap.STRONG_AUTH_REQUIRED as exc:
+            raise BindFailed(
+                f"{url} requires strong authentication for a simple bind",
+                setting="url",
+                hint="use ldaps:// or turn on StartTLS",
+            ) from exc
+        except DirectoryError as exc:
+            last_error = exc
+        except ldap.LDAPError as exc:
+            raise BindFailed(f"bind to {url} failed: {describe_ldap_error(exc)}") from exc
+    assert last_error is not None
+    raise last_error
+
+
+@contextmanager
+def connected(settings: ConnectionSettings) -> Iterator[LDAPObject]:
+    """A bound connection that is always unbound afterwards."""
+    conn = open_connection(settings)
+    try:
+        yield conn
+    finally:
+        try:
+            conn.unbind_s()
+        except ldap.LDAPError:
+            pass

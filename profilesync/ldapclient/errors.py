@@ -1,0 +1,84 @@
+"""Typed LDAP failures, each carrying what an administrator should check.
+
+python-ldap raises one exception class per result code with a dict whose
+``info`` may echo parts of the request; we never pass that text on unfiltered,
+so no bind password can leak into a log or report.
+"""
+
+from __future__ import annotations
+
+
+class DirectoryError(Exception):
+    """Base class: something about talking to a directory went wrong.
+
+    ``setting`` names the configuration value most likely at fault, and ``hint``
+    says what to check, so every edge (CLI, web, API) can show the same advice.
+    """
+
+    setting: str = "url"
+    hint: str = ""
+
+    def __init__(self, message: str, *, setting: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        if setting is not None:
+            self.setting = setting
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} ({self.hint})" if self.hint else message
+
+
+class DirectoryUnreachable(DirectoryError):
+    """No server at any configured URL answered (network, port, firewall, TLS handshake)."""
+
+    setting = "url"
+    hint = "check the URL, that the server runs, and the network between us"
+
+
+class TLSFailure(DirectoryError):
+    """StartTLS or LDAPS could not be negotiated or the certificate was not trusted."""
+
+    setting = "ca_file"
+    hint = "check the CA file and that the server's certificate matches its host name"
+
+
+class BindFailed(DirectoryError):
+    """The server refused the bind DN and password."""
+
+    setting = "bind_password"
+    hint = "check the bind DN and bind password"
+
+
+class BaseDNNotFound(DirectoryError):
+    """The search base (base DN plus additional user DN) does not exist."""
+
+    setting = "base_dn"
+    hint = "check the base DN and additional user DN; look them up with ldapsearch"
+
+
+class InvalidFilter(DirectoryError):
+    """The server rejected the search filter."""
+
+    setting = "user_filter"
+    hint = "check the user object filter syntax, e.g. (objectClass=inetOrgPerson)"
+
+
+class SearchFailed(DirectoryError):
+    """A search failed for a reason the other classes do not cover."""
+
+    setting = "url"
+    hint = "check the server's log"
+
+
+def describe_ldap_error(exc: Exception) -> str:
+    """A short description of a python-ldap error: its ``desc`` and ``info``.
+
+    Servers put diagnostics in ``info`` (never the password we sent), so this
+    is safe to log and show, unlike ``repr(exc)`` of arbitrary wrappers.
+    """
+    details = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    desc = details.get("desc", type(exc).__name__)
+    info = details.get("info", "")
+    return f"{desc}: {info}" if info else str(desc)

@@ -1,0 +1,81 @@
+"""Paged search that yields pages of raw entries.
+
+Paging is written once here; callers iterate pages and never see cookies.
+Values stay ``bytes`` so photos survive and so a caller can decide "unchanged"
+from a digest of the raw values before paying for any decoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import ldap
+from ldap.controls import SimplePagedResultsControl
+from ldap.ldapobject import LDAPObject
+
+from .errors import (
+    BaseDNNotFound,
+    DirectoryUnreachable,
+    InvalidFilter,
+    SearchFailed,
+    describe_ldap_error,
+)
+
+Entry = tuple[str, dict[str, list[bytes]]]
+Page = list[Entry]
+
+
+def paged_search(
+    conn: LDAPObject,
+    base_dn: str,
+    filterstr: str,
+    attributes: Iterable[str] | None,
+    page_size: int = 1000,
+    scope: int = ldap.SCOPE_SUBTREE,
+) -> Iterator[Page]:
+    """Yield pages of entries matching ``filterstr`` under ``base_dn``.
+
+    Referrals and other non-entry results are dropped. Errors are mapped to the
+    typed errors of :mod:`.errors` naming the setting at fault.
+    """
+    attrlist = list(attributes) if attributes is not None else None
+    control = SimplePagedResultsControl(True, size=page_size, cookie="")
+    while True:
+        try:
+            msgid = conn.search_ext(base_dn, scope, filterstr, attrlist, serverctrls=[control])
+            _rtype, rdata, _rmsgid, server_controls = conn.result3(msgid)
+        except ldap.NO_SUCH_OBJECT as exc:
+            raise BaseDNNotFound(f"search base {base_dn!r} does not exist") from exc
+        except ldap.FILTER_ERROR as exc:
+            raise InvalidFilter(f"the server rejected the filter {filterstr!r}") from exc
+        except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
+            raise DirectoryUnreachable(f"the directory stopped answering: {describe_ldap_error(exc)}") from exc
+        except ldap.INVALID_DN_SYNTAX as exc:
+            raise BaseDNNotFound(f"search base {base_dn!r} is not a valid DN") from exc
+        except ldap.LDAPError as exc:
+            raise SearchFailed(f"search under {base_dn!r} failed: {describe_ldap_error(exc)}") from exc
+        page = [(dn, attrs) for dn, attrs in rdata if dn is not None]
+        if page:
+            yield page
+        cookie = _next_cookie(server_controls)
+        if not cookie:
+            return
+        control.cookie = cookie
+
+
+def _next_cookie(server_controls: list) -> bytes:
+    for ctrl in server_controls or ():
+        if ctrl.controlType == SimplePagedResultsControl.controlType:
+            return ctrl.cookie
+    return b""
+
+
+def read_entry(conn: LDAPObject, dn: str, attributes: Iterable[str] | None = None) -> Entry | None:
+    """Read one entry by DN, or None when it does not exist."""
+    try:
+        result = conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", list(attributes or []) or None)
+    except ldap.NO_SUCH_OBJECT:
+        return None
+    except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
+        raise DirectoryUnreachable(f"the directory stopped answering: {describe_ldap_error(exc)}") from exc
+    return result[0] if result else None

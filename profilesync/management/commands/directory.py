@@ -1,0 +1,155 @@
+"""``profilesync directory add|set|list|show|remove``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from profilesync.directories.models import Directory, DirectoryType, Vendor
+from profilesync.directories.services import create_directory, update_directory
+from profilesync.management.base import ProfilesyncCommand, usage_error
+
+
+def _add_settings(parser: argparse.ArgumentParser, *, adding: bool) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--url", dest="urls", action="append", metavar="URL",
+                        help="ldap://, ldaps:// or ldapi:// URL; repeat or comma-separate "
+                        "for replicas tried in order" + ("" if adding else " (replaces all)"))
+    parser.add_argument("--bind-dn")
+    parser.add_argument("--bind-password-file", metavar="FILE",
+                        help="file holding the bind password ('-' reads standard input); "
+                        "the password is never accepted on the command line")
+    parser.add_argument("--base-dn")
+    parser.add_argument("--user-dn", help="additional user DN, relative to the base DN")
+    parser.add_argument("--user-filter")
+    parser.add_argument("--vendor", choices=Vendor.values)
+    parser.add_argument("--type", choices=DirectoryType.values)
+    parser.add_argument("--start-tls", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--ca-file")
+    parser.add_argument("--username-attribute")
+    parser.add_argument("--unique-id-attribute")
+    parser.add_argument("--page-size", type=int)
+    parser.add_argument("--connect-timeout", type=float)
+    parser.add_argument("--operation-timeout", type=float)
+    parser.add_argument("--max-deactivate-percent", type=float,
+                        help="a sync that would deactivate more than this share of the "
+                        "directory's users stops and asks (default 20)")
+
+
+def _read_password(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as exc:
+        raise usage_error(f"--bind-password-file: cannot read {path}: {exc.strerror}") from exc
+    return text.rstrip("\r\n")
+
+
+def describe(directory: Directory) -> dict:
+    """Everything about a directory except its password, which is never shown back."""
+    return {
+        "name": directory.name,
+        "type": directory.type,
+        "vendor": directory.vendor,
+        "urls": directory.urls,
+        "start_tls": directory.start_tls,
+        "ca_file": directory.ca_file,
+        "bind_dn": directory.bind_dn,
+        "bind_password": "(set)" if directory.has_bind_password else "(not set)",
+        "base_dn": directory.base_dn,
+        "user_dn": directory.user_dn,
+        "user_filter": directory.user_filter,
+        "username_attribute": directory.username_attribute,
+        "unique_id_attribute": directory.unique_id_attribute,
+        "modify_timestamp_attribute": directory.modify_timestamp_attribute,
+        "timestamp_pattern": directory.timestamp_pattern,
+        "page_size": directory.page_size,
+        "connect_timeout": directory.connect_timeout,
+        "operation_timeout": directory.operation_timeout,
+        "max_deactivate_percent": round(directory.max_deactivate_share * 100, 2),
+        "syncable": directory.sync_refusal() is None,
+        "sync_refusal": directory.sync_refusal() or "",
+    }
+
+
+class Command(ProfilesyncCommand):
+    help = "Manage user directories."
+
+    def add_arguments(self, parser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        _add_settings(actions.add_parser("add", help="add a directory"), adding=True)
+        _add_settings(actions.add_parser("set", help="change a directory"), adding=False)
+        listing = actions.add_parser("list", help="list directories")
+        listing.add_argument("--json", action="store_true")
+        show = actions.add_parser("show", help="show one directory")
+        show.add_argument("name")
+        show.add_argument("--json", action="store_true")
+        remove = actions.add_parser("remove", help="remove a directory without profiles")
+        remove.add_argument("name")
+
+    def handle(self, *args, action: str, **options) -> None:
+        getattr(self, f"handle_{action}")(**options)
+
+    def _options(self, options: dict) -> dict:
+        settings = {k: options.get(k) for k in (
+            "urls", "bind_dn", "base_dn", "user_dn", "user_filter", "vendor", "type",
+            "start_tls", "ca_file", "username_attribute", "unique_id_attribute", "page_size",
+            "connect_timeout", "operation_timeout", "max_deactivate_percent")}
+        settings["bind_password"] = _read_password(options.get("bind_password_file"))
+        return settings
+
+    def _get(self, name: str) -> Directory:
+        try:
+            return Directory.objects.get(name=name)
+        except Directory.DoesNotExist:
+            known = ", ".join(Directory.objects.values_list("name", flat=True)) or "none yet"
+            raise usage_error(f"no directory named {name!r} (known: {known})") from None
+
+    def handle_add(self, name: str, **options) -> None:
+        directory = create_directory(name, self._options(options))
+        self.stdout.write(f"directory {directory.name} added")
+        refusal = directory.sync_refusal()
+        if refusal:
+            self.stdout.write(f"note: this directory will not be synced: {refusal}")
+
+    def handle_set(self, name: str, **options) -> None:
+        directory = update_directory(self._get(name), self._options(options))
+        self.stdout.write(f"directory {directory.name} updated")
+
+    def handle_list(self, json: bool = False, **options) -> None:
+        rows = [describe(d) for d in Directory.objects.all()]
+        if json:
+            self.stdout.write(_dumps(rows))
+            return
+        for row in rows:
+            state = "syncable" if row["syncable"] else "not syncable"
+            self.stdout.write(f"{row['name']}\t{row['vendor']}\t{row['type']}\t"
+                              f"{' '.join(row['urls'])}\t{row['base_dn']}\t{state}")
+
+    def handle_show(self, name: str, json: bool = False, **options) -> None:
+        row = describe(self._get(name))
+        if json:
+            self.stdout.write(_dumps(row))
+            return
+        width = max(len(k) for k in row)
+        for key, value in row.items():
+            shown = " ".join(value) if isinstance(value, list) else value
+            self.stdout.write(f"{key.ljust(width)}  {shown}")
+
+    def handle_remove(self, name: str, **options) -> None:
+        directory = self._get(name)
+        if directory.profiles.exists():
+            raise CommandError(
+                f"directory {name!r} still has {directory.profiles.count()} profiles; "
+                "profiles are never deleted by profilesync", returncode=2)
+        directory.delete()
+        self.stdout.write(f"directory {name} removed")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -1,0 +1,55 @@
+"""``profilesync sync``: import users and field values from the directories now."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from profilesync.directories.models import Directory
+from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.sync.runner import run_sync
+
+
+class Command(ProfilesyncCommand):
+    help = "Import users and profile fields from every syncable directory (or one)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--full", action="store_true",
+                            help="read every user (the only mode until incremental sync lands)")
+        parser.add_argument("--directory", help="sync only this directory")
+        parser.add_argument("--force", action="store_true",
+                            help="deactivate users even past the directory's deactivation limit")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, full: bool, directory: str | None, force: bool, json: bool,
+               **options) -> None:
+        directories = None
+        if directory is not None:
+            chosen = Directory.objects.filter(name=directory).first()
+            if chosen is None:
+                raise usage_error(f"--directory: no directory named {directory!r}")
+            directories = [chosen]
+        report = run_sync(directories, force=force, trigger="cli")
+        if json:
+            self.stdout.write(_dumps(report.as_json()))
+        else:
+            self._print_summary(report)
+        if not report.ok:
+            sys.exit(1)
+
+    def _print_summary(self, report) -> None:
+        run = report.run
+        self.stdout.write(f"sync run {run.pk} ({run.mode}) {run.status} "
+                          f"in {run.duration_seconds:.2f} s")
+        for result in report.results:
+            self.stdout.write(
+                f"  {result.directory_name}: {result.status}, created {result.created}, "
+                f"updated {result.updated}, unchanged {result.unchanged}, "
+                f"deactivated {result.deactivated}, failed {result.failed}")
+            for error in result.errors[:10]:
+                where = f"{error['dn']}: " if error["dn"] else ""
+                self.stdout.write(f"    {where}{error['message']}")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)

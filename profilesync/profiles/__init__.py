@@ -1,0 +1,1 @@
+"""Profile fields, profiles, pictures and the people pages."""

@@ -1,0 +1,91 @@
+"""Profile fields (the profile editor) and the profiles themselves.
+
+A profile keeps all its field values in one JSON column and a digest of the
+raw directory attributes they came from, so a sync writes one row per changed
+person and decides "unchanged" without decoding or comparing values.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from profilesync.directories.models import Directory
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text input"
+    MULTILINE = "multiline", "Multiline text"
+    SELECT = "select", "Select"
+    MULTISELECT = "multiselect", "Multi-select"
+    DATE = "date", "Date"
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    URL = "url", "URL"
+    PICTURE = "picture", "Profile picture"
+
+
+# Date fields come from directory timestamps in many notations; writing one back
+# would need the directory's own notation, which no schema tells us reliably.
+WRITE_BACK_REFUSED_TYPES = {FieldType.DATE}
+
+
+class ProfileField(models.Model):
+    key = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=500, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    type = models.CharField(max_length=16, choices=FieldType.choices, default=FieldType.TEXT)
+    options = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=False)
+    shown_in_profile = models.BooleanField(default=True)
+    searchable = models.BooleanField(default=False)
+    ldap_attribute = models.CharField(max_length=100, blank=True)
+    write_back = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class FieldAttributeOverride(models.Model):
+    """The LDAP attribute one directory uses for a field instead of the field's own."""
+
+    field = models.ForeignKey(ProfileField, on_delete=models.CASCADE, related_name="overrides")
+    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="field_overrides")
+    ldap_attribute = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["field", "directory"], name="one_override_per_directory")
+        ]
+
+
+class Profile(models.Model):
+    """One person, identified by their directory's unique ID (not the DN: renames keep it)."""
+
+    directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="profiles")
+    unique_id = models.CharField(max_length=100)
+    username = models.CharField(max_length=255, db_index=True)
+    dn = models.CharField(max_length=1000)
+    active = models.BooleanField(default=True)
+    display_name = models.CharField(max_length=255, blank=True, db_index=True)
+    values = models.JSONField(default=dict)
+    picture = models.CharField(max_length=255, blank=True, help_text="Name in the media storage")
+    digest = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["display_name", "username"]
+        constraints = [
+            models.UniqueConstraint(fields=["directory", "unique_id"], name="one_profile_per_entry")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username

@@ -1,0 +1,94 @@
+"""Creating and changing profile fields, shared by the CLI, web pages and API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import transaction
+
+from profilesync.directories.models import Directory
+from profilesync.directories.validation import check_attribute_name
+from profilesync.errors import InvalidSetting
+
+from .models import WRITE_BACK_REFUSED_TYPES, FieldAttributeOverride, FieldType, ProfileField
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key):
+        raise InvalidSetting(
+            "key", f"{key!r} must start with a letter and use only a-z, 0-9 and _, e.g. office_phone"
+        )
+    return key
+
+
+def _apply(field: ProfileField, options: dict[str, Any]) -> None:
+    changes: dict[str, Any] = {}
+    if options.get("type") is not None:
+        if options["type"] not in FieldType.values:
+            raise InvalidSetting("type", f"must be one of {', '.join(FieldType.values)}")
+        changes["type"] = options["type"]
+    if options.get("label") is not None:
+        if not options["label"].strip():
+            raise InvalidSetting("label", "must not be empty")
+        changes["label"] = options["label"].strip()
+    for name in ("help_text", "category"):
+        if options.get(name) is not None:
+            changes[name] = options[name].strip()
+    if options.get("options") is not None:
+        changes["options"] = [o.strip() for o in options["options"].split(",") if o.strip()]
+    for name in ("required", "shown_in_profile", "searchable", "write_back"):
+        if options.get(name) is not None:
+            changes[name] = bool(options[name])
+    if options.get("ldap_attribute") is not None:
+        changes["ldap_attribute"] = check_attribute_name(options["ldap_attribute"],
+                                                         "ldap_attribute")
+    field_type = changes.get("type", field.type)
+    write_back = changes.get("write_back", field.write_back)
+    if write_back and field_type in WRITE_BACK_REFUSED_TYPES:
+        raise InvalidSetting(
+            "write_back",
+            f"a {field_type} field cannot be written back to LDAP (directories store dates in "
+            "notations no schema tells us); keep it read-only or use a text field",
+        )
+    if field_type in (FieldType.SELECT, FieldType.MULTISELECT) and "options" in changes:
+        if len(set(changes["options"])) != len(changes["options"]):
+            raise InvalidSetting("options", "lists the same option twice")
+    for name, value in changes.items():
+        setattr(field, name, value)
+
+
+@transaction.atomic
+def create_field(key: str, options: dict[str, Any]) -> ProfileField:
+    check_key(key)
+    if ProfileField.objects.filter(key=key).exists():
+        raise InvalidSetting("key", f"a field {key!r} exists; use `field set {key}`")
+    if not options.get("label"):
+        raise InvalidSetting("label", "is required, e.g. --label 'Office phone'")
+    field = ProfileField(key=key, position=ProfileField.objects.count())
+    _apply(field, options)
+    field.save()
+    return field
+
+
+@transaction.atomic
+def update_field(field: ProfileField, options: dict[str, Any],
+                 directory: Directory | None = None) -> ProfileField:
+    """Change a field; with ``directory``, ``ldap_attribute`` sets that directory's override."""
+    if directory is not None and options.get("ldap_attribute") is not None:
+        attribute = check_attribute_name(options["ldap_attribute"], "ldap_attribute")
+        FieldAttributeOverride.objects.update_or_create(
+            field=field, directory=directory, defaults={"ldap_attribute": attribute}
+        )
+        options = {**options, "ldap_attribute": None}
+    _apply(field, options)
+    field.save()
+    return field
+
+
+def attribute_for(field: ProfileField, directory: Directory) -> str:
+    """The LDAP attribute that feeds ``field`` in ``directory`` (override first)."""
+    override = field.overrides.filter(directory=directory).first()
+    return override.ldap_attribute if override is not None else field.ldap_attribute

@@ -1,0 +1,130 @@
+"""Django settings, read from ``PROFILESYNC_*`` environment variables.
+
+Every setting has a default that gives the embedded installation (SQLite in the
+data directory), so a newcomer needs no configuration; production sets
+``PROFILESYNC_DATABASE_URL`` to PostgreSQL. docs/configuration.md lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("PROFILESYNC_DATA_DIR", "./var")).resolve()
+
+
+def _secret_key() -> str:
+    """Return the configured key, or one generated once and kept in the data dir.
+
+    Keeping it on disk matters: bind passwords are encrypted with a key derived
+    from it, so a new key on every start would make them unreadable.
+    """
+    configured = os.environ.get("PROFILESYNC_SECRET_KEY")
+    if configured:
+        return configured
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+def _database() -> dict:
+    url = os.environ.get("PROFILESYNC_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'profilesync.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=60)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        config["CONN_MAX_AGE"] = 0
+        # WAL lets the web pages read while a sync writes; IMMEDIATE avoids the
+        # "database is locked" upgrade race between two writers.
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+        config["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    return config
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("PROFILESYNC_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("PROFILESYNC_ALLOWED_HOSTS", "*").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "profilesync",
+    "profilesync.directories",
+    "profilesync.profiles",
+    "profilesync.sync",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "profilesync.urls"
+WSGI_APPLICATION = "profilesync.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("PROFILESYNC_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+MEDIA_ROOT = Path(os.environ.get("PROFILESYNC_MEDIA_DIR", DATA_DIR / "media")).resolve()
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "profilesync": {
+            "handlers": ["console"],
+            "level": os.environ.get("PROFILESYNC_LOG_LEVEL", "WARNING"),
+        }
+    },
+}
+
+# How many directory entries the sync maps, diffs and writes at a time; also the
+# LDAP page size unless a directory sets its own.
+PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", "1000"))

@@ -1,0 +1,1 @@
+"""The LDAP import: map, diff and write profiles; record every run."""

@@ -1,0 +1,260 @@
+"""Import one directory: read pages, map, diff against what is stored, write the difference.
+
+The stages are separate so each can be reasoned about alone:
+
+* :class:`KnownProfiles` answers "who do we have, and with which digest" from
+  one query, so an unchanged entry costs a dictionary lookup and a hash;
+* :func:`plan_page` turns one page of entries into creates, updates and
+  unchanged counts without touching the database beyond one batched read of
+  the stored values it must compare;
+* :func:`write_plan` writes a page's plan in bulk;
+* :func:`deactivate_missing` sweeps the profiles no entry claimed, behind the
+  deactivation guard.
+
+The caller runs all of it in one transaction per directory, so a run that
+fails half-way (directory gone, guard tripped) leaves nothing half-applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from profilesync.directories.models import Directory
+from profilesync.ldapclient.connection import connected
+from profilesync.ldapclient.search import Page, paged_search
+from profilesync.profiles.models import Profile
+from profilesync.profiles.pictures import store_picture
+
+from .errors import DeactivationGuardTripped
+from .fieldmap import AttributeMap, build_attribute_map
+from .mapping import entry_digest, lower_keys, map_entry
+
+log = logging.getLogger(__name__)
+
+MAX_REPORTED_ERRORS = 100
+UPDATE_FIELDS = ["dn", "username", "display_name", "values", "picture", "digest",
+                 "active", "deactivated_at", "updated_at"]
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    failed: int = 0
+    errors: list[dict] = field(default_factory=list)
+    _hidden_errors: int = 0
+
+    def record_error(self, dn: str, message: str) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"dn": dn, "message": message})
+        else:
+            self._hidden_errors += 1
+
+    def finish_errors(self) -> None:
+        if self._hidden_errors:
+            self.errors.append({"dn": "", "message": f"and {self._hidden_errors} more errors"})
+            self._hidden_errors = 0
+
+
+@dataclass(slots=True)
+class KnownProfile:
+    pk: int
+    digest: str
+    dn: str
+    active: bool
+
+
+class KnownProfiles:
+    """The stored profiles of one directory, keyed by unique ID, plus who was seen."""
+
+    def __init__(self, directory: Directory):
+        rows = Profile.objects.filter(directory=directory).values_list(
+            "unique_id", "pk", "digest", "dn", "active"
+        )
+        self.by_unique_id: dict[str, KnownProfile] = {
+            uid: KnownProfile(pk, digest, dn, active) for uid, pk, digest, dn, active in rows
+        }
+        self.seen: set[str] = set()
+
+    @property
+    def active_count(self) -> int:
+        return sum(1 for known in self.by_unique_id.values() if known.active)
+
+    def unseen_active_pks(self) -> list[int]:
+        return [k.pk for uid, k in self.by_unique_id.items() if k.active and uid not in self.seen]
+
+
+@dataclass
+class PagePlan:
+    creates: list[Profile] = field(default_factory=list)
+    updates: list[Profile] = field(default_factory=list)
+
+
+def plan_page(
+    page: Page,
+    directory: Directory,
+    attribute_map: AttributeMap,
+    known: KnownProfiles,
+    counts: ImportCounts,
+) -> PagePlan:
+    """Decide for each entry of ``page``: create, update, or leave alone."""
+    plan = PagePlan()
+    candidates: list[tuple[KnownProfile, Profile]] = []
+    vendor = directory.vendor_info
+    now = timezone.now()
+    for dn, raw in page:
+        attributes = lower_keys(raw)
+        id_values = attributes.get(attribute_map.unique_id_attribute)
+        if not id_values:
+            counts.failed += 1
+            counts.record_error(dn, f"entry has no {directory.unique_id_attribute} (unique ID)")
+            continue
+        try:
+            unique_id = vendor.decode_unique_id(id_values[0])
+        except (ValueError, UnicodeDecodeError):
+            counts.failed += 1
+            counts.record_error(dn, f"{directory.unique_id_attribute} is not a valid unique ID")
+            continue
+        if unique_id in known.seen:
+            counts.failed += 1
+            counts.record_error(dn, f"unique ID {unique_id} was already seen in this run")
+            continue
+        known.seen.add(unique_id)
+        if not attributes.get(attribute_map.username_attribute):
+            counts.failed += 1
+            counts.record_error(dn, f"entry has no {directory.username_attribute} (user name)")
+            continue
+        digest = entry_digest(attributes, attribute_map)
+        active = not vendor.is_disabled(attributes)
+        existing = known.by_unique_id.get(unique_id)
+        if (existing is not None and existing.digest == digest and existing.dn == dn
+                and existing.active == active):
+            counts.unchanged += 1
+            continue
+        mapped = map_entry(attributes, attribute_map)
+        for problem in mapped.problems:
+            counts.record_error(dn, problem)
+        profile = Profile(
+            directory=directory,
+            unique_id=unique_id,
+            username=mapped.username,
+            dn=dn,
+            display_name=mapped.display_name[:255],
+            values=mapped.values,
+            picture=store_picture(mapped.picture) if mapped.picture else "",
+            digest=digest,
+            active=active,
+            deactivated_at=None if active else now,
+            updated_at=now,
+        )
+        if existing is None:
+            plan.creates.append(profile)
+        else:
+            profile.pk = existing.pk
+            candidates.append((existing, profile))
+    _split_real_updates(candidates, plan, counts)
+    counts.created += len(plan.creates)
+    return plan
+
+
+def _split_real_updates(
+    candidates: list[tuple[KnownProfile, Profile]], plan: PagePlan, counts: ImportCounts
+) -> None:
+    """Count as updated only profiles whose stored content really differs.
+
+    A digest can change without the profile changing (a field was added that
+    this person has no value for, an attribute the mapping ignores moved), so
+    the stored rows of the candidates are read in one query and compared.
+    Those that only need a new digest are still written, silently.
+    """
+    if not candidates:
+        return
+    stored = {
+        row[0]: row[1:]
+        for row in Profile.objects.filter(pk__in=[k.pk for k, _ in candidates]).values_list(
+            "pk", "username", "display_name", "values", "picture", "deactivated_at"
+        )
+    }
+    for existing, profile in candidates:
+        username, display_name, values, picture, deactivated_at = stored[existing.pk]
+        if not profile.active and deactivated_at is not None:
+            profile.deactivated_at = deactivated_at
+        same = (
+            existing.dn == profile.dn
+            and existing.active == profile.active
+            and username == profile.username
+            and display_name == profile.display_name
+            and values == profile.values
+            and picture == profile.picture
+        )
+        if same:
+            counts.unchanged += 1
+        else:
+            counts.updated += 1
+        plan.updates.append(profile)
+
+
+def write_plan(plan: PagePlan, batch_size: int) -> None:
+    if plan.creates:
+        Profile.objects.bulk_create(plan.creates, batch_size=batch_size)
+    if plan.updates:
+        Profile.objects.bulk_update(plan.updates, UPDATE_FIELDS, batch_size=batch_size)
+
+
+def deactivate_missing(
+    directory: Directory, known: KnownProfiles, counts: ImportCounts, force: bool, batch_size: int
+) -> None:
+    """Deactivate (never delete) profiles that no entry claimed in this full pass."""
+    missing = known.unseen_active_pks()
+    if not missing:
+        return
+    active = known.active_count
+    if not force and len(missing) > directory.max_deactivate_share * active:
+        raise DeactivationGuardTripped(len(missing), active, directory.max_deactivate_share)
+    now = timezone.now()
+    for start in range(0, len(missing), batch_size):
+        chunk = missing[start:start + batch_size]
+        Profile.objects.filter(pk__in=chunk).update(active=False, deactivated_at=now, updated_at=now)
+    counts.deactivated += len(missing)
+
+
+ProgressCallback = Callable[[ImportCounts], None]
+
+
+def import_directory(
+    directory: Directory,
+    *,
+    force: bool = False,
+    batch_size: int = 1000,
+    progress: ProgressCallback | None = None,
+) -> tuple[ImportCounts, str]:
+    """Fully import ``directory``; return the counts and the filter sent.
+
+    Must run inside a transaction: it raises on configuration failures
+    (unreachable, bind refused, base DN missing, guard tripped) and the caller
+    rolls back everything this directory's part wrote.
+    """
+    attribute_map = build_attribute_map(directory)
+    filterstr = directory.effective_user_filter
+    known = KnownProfiles(directory)
+    counts = ImportCounts()
+
+    with connected(directory.connection_settings()) as conn:
+        for page in paged_search(conn, directory.search_base, filterstr,
+                                 attribute_map.requested_attributes,
+                                 page_size=directory.page_size or batch_size):
+            write_plan(plan_page(page, directory, attribute_map, known, counts), batch_size)
+            if progress is not None:
+                progress(counts)
+    deactivate_missing(directory, known, counts, force, batch_size)
+    counts.finish_errors()
+    log.info("directory imported directory=%s created=%d updated=%d unchanged=%d "
+             "deactivated=%d failed=%d", directory.name, counts.created, counts.updated,
+             counts.unchanged, counts.deactivated, counts.failed)
+    return counts, filterstr
