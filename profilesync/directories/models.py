@@ -8,7 +8,7 @@ from profilesync.ldapclient.connection import ConnectionSettings
 from profilesync.ldapclient.escaping import and_filter
 
 from .secrets import decrypt_secret, encrypt_secret
-from .vendors import VENDORS, Vendor
+from . import vendors
 
 
 class DirectoryType(models.TextChoices):
@@ -80,8 +80,8 @@ class Directory(models.Model):
 
     # -- vendor defaults ---------------------------------------------------
     @property
-    def vendor_info(self) -> Vendor:
-        return VENDORS[self.vendor]
+    def vendor_info(self) -> vendors.Vendor:
+        return vendors.VENDORS[self.vendor]
 
     def fill_vendor_defaults(self) -> None:
         """Fill every attribute setting left empty with the vendor's default."""
