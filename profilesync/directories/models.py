@@ -7,8 +7,8 @@ from django.db import models
 from profilesync.ldapclient.connection import ConnectionSettings
 from profilesync.ldapclient.escaping import and_filter
 
-from .secrets import decrypt_secret, encrypt_secret
 from . import vendors
+from .secrets import decrypt_secret, encrypt_secret
 
 
 class DirectoryType(models.TextChoices):
