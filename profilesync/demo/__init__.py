@@ -1,0 +1,1 @@
+"""The demo installation: generated people in a private slapd."""
