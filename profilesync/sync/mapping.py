@@ -7,6 +7,7 @@ attributes, non-UTF-8 bytes, dates in generalized time) is unit-tested alone.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
 from dataclasses import dataclass, field
 
@@ -26,20 +27,14 @@ def entry_digest(attributes: RawAttributes, attribute_map: AttributeMap) -> str:
     """A digest of exactly the raw values a sync would map, plus the mapping itself.
 
     Equal digests mean the profile would come out the same, so the entry is
-    skipped without decoding. Lengths are fed before values so that no two
-    different value lists can produce the same byte stream.
+    skipped without decoding. ``marshal`` serialises the value lists in C with
+    a type and length before every item, so no two different lists give the
+    same bytes, at a fraction of the cost of feeding the hash value by value.
+    (A new Python's marshal format would change every digest once; the sync
+    then compares values, finds them equal and stores the new digests.)
     """
-    h = hashlib.blake2b(attribute_map.signature, digest_size=16)
-    for name in attribute_map.digest_attributes:
-        values = attributes.get(name)
-        if not values:
-            continue
-        h.update(name.encode())
-        h.update(len(values).to_bytes(4, "big"))
-        for value in values:
-            h.update(len(value).to_bytes(4, "big"))
-            h.update(value)
-    return h.hexdigest()
+    raw = marshal.dumps([attributes.get(name) for name in attribute_map.digest_attributes])
+    return hashlib.blake2b(raw, digest_size=16, key=attribute_map.signature).hexdigest()
 
 
 def decode_text(raw: bytes) -> str:
