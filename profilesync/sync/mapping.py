@@ -6,6 +6,7 @@ attributes, non-UTF-8 bytes, dates in generalized time) is unit-tested alone.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import marshal
 import re
@@ -47,10 +48,11 @@ def decode_date(raw: bytes) -> str | None:
     match = _GENERALIZED_DATE.match(raw) or _ISO_DATE.match(raw)
     if not match:
         return None
-    year, month, day = (int(part) for part in match.groups())
-    if not (1 <= month <= 12 and 1 <= day <= 31):
+    try:
+        # datetime.date refuses days a month does not have (20260231), not only day 32.
+        return datetime.date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
         return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 @dataclass

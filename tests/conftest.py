@@ -1,0 +1,215 @@
+"""Shared fixtures: one private slapd per test session, a private subtree per test.
+
+Naming kept in the tests: a name ending in ``_dn`` is a DN string; ``subtree``
+is the test's own branch of the directory (``ou=tN,dc=example,dc=org``), so
+tests never see each other's entries although they share one server.
+
+Django's settings are loaded by pytest-django before this file is imported,
+so paths are moved here after the fact: pictures go to a temporary
+MEDIA_ROOT, and the test databases get names of their own per run (a SQLite
+file in a temporary folder; ``test_<name>_<pid>`` on PostgreSQL, so two
+engineers running the suite at once do not drop each other's database).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import ldap
+import ldap.modlist
+import pytest
+from django.test.utils import override_settings
+
+from profilesync.testing.slapd import SlapdNotAvailable, SlapdServer
+
+Attributes = dict[str, str | bytes | list[str | bytes]]
+
+_subtree_numbers = itertools.count(1)
+
+
+# -- Django: private media folder and database names -----------------------
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_media_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Pictures written by syncs land in a temporary folder, never in ./var."""
+    override = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    override.enable()
+    yield
+    override.disable()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from django.conf import settings
+
+    config = settings.DATABASES["default"]
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # A file (not memory) so that a subprocess can open the same test database.
+        config.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    else:
+        config.setdefault("TEST", {})["NAME"] = f"test_{config['NAME']}_{os.getpid()}"
+
+
+# -- LDAP: one server, one subtree per test --------------------------------
+
+def _encode(values: str | bytes | list[str | bytes]) -> list[bytes]:
+    if not isinstance(values, list):
+        values = [values]
+    return [v if isinstance(v, bytes) else v.encode("utf-8") for v in values]
+
+
+@dataclass
+class Subtree:
+    """A test's own branch ``ou=tN`` of the shared server, with ``ou=people`` in it."""
+
+    server: SlapdServer
+    conn: ldap.ldapobject.LDAPObject  # bound as the root DN
+    dn: str
+
+    @property
+    def people_dn(self) -> str:
+        return f"ou=people,{self.dn}"
+
+    def add(self, dn: str, attributes: Attributes) -> str:
+        self.conn.add_s(dn, ldap.modlist.addModlist({k: _encode(v) for k, v in attributes.items()}))
+        return dn
+
+    def add_ou(self, name: str) -> str:
+        return self.add(f"ou={name},{self.dn}", {"objectClass": "organizationalUnit", "ou": name})
+
+    def add_person(self, uid: str, *, rdn: str | None = None, parent_dn: str | None = None,
+                   **attributes: str | bytes | list[str | bytes]) -> str:
+        """Add an inetOrgPerson ``uid=UID`` (or ``rdn``) under ou=people; return its DN."""
+        entry: Attributes = {
+            "objectClass": "inetOrgPerson",
+            "uid": uid,
+            "cn": f"Person {uid}",
+            "sn": uid,
+            "displayName": f"Person {uid}",
+        }
+        entry.update(attributes)
+        return self.add(f"{rdn or f'uid={uid}'},{parent_dn or self.people_dn}", entry)
+
+    def add_people(self, count: int, prefix: str = "user") -> list[str]:
+        return [self.add_person(f"{prefix}{i:03d}", title="Engineer") for i in range(count)]
+
+    def modify(self, dn: str, **changes: str | bytes | list[str | bytes] | None) -> None:
+        """Replace each attribute's values; None deletes the attribute."""
+        mods = [(ldap.MOD_DELETE, name, None) if values is None
+                else (ldap.MOD_REPLACE, name, _encode(values))
+                for name, values in changes.items()]
+        self.conn.modify_s(dn, mods)
+
+    def delete(self, dn: str) -> None:
+        self.conn.delete_s(dn)
+
+    def rename(self, dn: str, new_rdn: str, new_superior_dn: str | None = None) -> str:
+        self.conn.rename_s(dn, new_rdn, newsuperior=new_superior_dn, delold=1)
+        parent = new_superior_dn or dn.split(",", 1)[1]
+        return f"{new_rdn},{parent}"
+
+
+@pytest.fixture(scope="session")
+def slapd_server() -> Iterator[SlapdServer]:
+    """One private OpenLDAP server for the whole session."""
+    try:
+        server = SlapdServer()
+    except SlapdNotAvailable as exc:
+        pytest.skip(f"slapd is not installed, so no directory to sync from ({exc})")
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ldap_admin(slapd_server: SlapdServer) -> Iterator[ldap.ldapobject.LDAPObject]:
+    """A connection bound as the server's root DN, for arranging entries."""
+    conn = slapd_server.connect()
+    yield conn
+    conn.unbind_s()
+
+
+def new_subtree(server: SlapdServer, conn: ldap.ldapobject.LDAPObject) -> Subtree:
+    subtree = Subtree(server, conn, f"ou=t{next(_subtree_numbers)},{server.suffix}")
+    subtree.add(subtree.dn, {"objectClass": "organizationalUnit", "ou": subtree.dn[3:].split(",")[0]})
+    subtree.add_ou("people")
+    return subtree
+
+
+@pytest.fixture(scope="session")
+def make_subtree(slapd_server: SlapdServer,
+                 ldap_admin: ldap.ldapobject.LDAPObject) -> Callable[[], Subtree]:
+    """For fixtures wider than one test: ``make_subtree()`` gives a fresh branch."""
+    return lambda: new_subtree(slapd_server, ldap_admin)
+
+
+@pytest.fixture
+def subtree(make_subtree: Callable[[], Subtree]) -> Subtree:
+    """This test's own branch of the directory, with an empty ou=people."""
+    return make_subtree()
+
+
+# -- profilesync objects ---------------------------------------------------
+
+@pytest.fixture
+def directory_options(slapd_server: SlapdServer) -> Callable[..., dict]:
+    """Options for ``create_directory`` pointing at a subtree, bound as the root DN."""
+
+    def options(subtree: Subtree, **overrides: object) -> dict:
+        values = {
+            "urls": [slapd_server.ldap_uri],
+            "bind_dn": slapd_server.root_dn,
+            "bind_password": slapd_server.root_pw,
+            "base_dn": subtree.dn,
+            "user_dn": "ou=people",
+        }
+        values.update(overrides)
+        return values
+
+    return options
+
+
+@pytest.fixture
+def make_directory(db: None, directory_options: Callable[..., dict]) -> Callable[..., object]:
+    """Create a Directory through the service the CLI uses (defaults: OpenLDAP, root bind)."""
+    from profilesync.directories.services import create_directory
+    from profilesync.profiles.defaults import create_default_fields
+    from profilesync.profiles.models import ProfileField
+
+    def make(subtree: Subtree, name: str = "corp", **overrides: object):
+        # Transactional tests empty every table afterwards, the migration's default
+        # fields included; put them back so each test starts as a fresh install.
+        create_default_fields(ProfileField)
+        return create_directory(name, directory_options(subtree, **overrides))
+
+    return make
+
+
+@pytest.fixture
+def sync_directory(db: None) -> Callable[..., object]:
+    """Run a full sync of one directory; return its DirectoryRunResult."""
+    from profilesync.sync.runner import run_sync
+
+    def sync(directory, *, force: bool = False):
+        report = run_sync([directory], force=force)
+        (result,) = report.results
+        return result
+
+    return sync
+
+
+def profiles_by_username(directory) -> dict:
+    from profilesync.profiles.models import Profile
+
+    return {p.username: p for p in Profile.objects.filter(directory=directory)}
+
+
+@pytest.fixture
+def profiles() -> Callable[..., dict]:
+    """``profiles(directory)`` -> {username: Profile} as stored now."""
+    return profiles_by_username
