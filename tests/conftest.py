@@ -160,12 +160,12 @@ def subtree(make_subtree: Callable[[], Subtree]) -> Subtree:
 def directory_options(slapd_server: SlapdServer) -> Callable[..., dict]:
     """Options for ``create_directory`` pointing at a subtree, bound as the root DN."""
 
-    def options(subtree: Subtree, **overrides: object) -> dict:
+    def options(subtree: Subtree | None, **overrides: object) -> dict:
         values = {
             "urls": [slapd_server.ldap_uri],
             "bind_dn": slapd_server.root_dn,
             "bind_password": slapd_server.root_pw,
-            "base_dn": subtree.dn,
+            "base_dn": subtree.dn if subtree is not None else slapd_server.suffix,
             "user_dn": "ou=people",
         }
         values.update(overrides)
@@ -175,16 +175,25 @@ def directory_options(slapd_server: SlapdServer) -> Callable[..., dict]:
 
 
 @pytest.fixture
-def make_directory(db: None, directory_options: Callable[..., dict]) -> Callable[..., object]:
-    """Create a Directory through the service the CLI uses (defaults: OpenLDAP, root bind)."""
-    from profilesync.directories.services import create_directory
+def fresh_install(db: None) -> None:
+    """A database as `profilesync init` leaves it, default profile fields included.
+
+    Transactional tests empty every table afterwards, the migration's default
+    fields too; this puts them back so each test starts as a fresh install.
+    """
     from profilesync.profiles.defaults import create_default_fields
     from profilesync.profiles.models import ProfileField
 
-    def make(subtree: Subtree, name: str = "corp", **overrides: object):
-        # Transactional tests empty every table afterwards, the migration's default
-        # fields included; put them back so each test starts as a fresh install.
-        create_default_fields(ProfileField)
+    create_default_fields(ProfileField)
+
+
+@pytest.fixture
+def make_directory(fresh_install: None,
+                   directory_options: Callable[..., dict]) -> Callable[..., object]:
+    """Create a Directory through the service the CLI uses (defaults: OpenLDAP, root bind)."""
+    from profilesync.directories.services import create_directory
+
+    def make(subtree: Subtree | None, name: str = "corp", **overrides: object):
         return create_directory(name, directory_options(subtree, **overrides))
 
     return make
