@@ -128,3 +128,9 @@ LOGGING = {
 # How many directory entries the sync maps, diffs and writes at a time; also the
 # LDAP page size unless a directory sets its own.
 PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", "1000"))
+
+# When a directory tells us neither its time (currentTime) nor its latest write
+# (contextCSN), an incremental watermark is taken from this server's clock minus
+# this margin, so clock skew up to the margin cannot hide a change.
+PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS = int(
+    os.environ.get("PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS", "900"))

@@ -22,6 +22,8 @@ _TEXT_SETTINGS = {
     "username_attribute": validation.check_attribute_name,
     "unique_id_attribute": validation.check_attribute_name,
     "ca_file": lambda v, s: v,
+    "modify_timestamp_attribute": validation.check_attribute_name,
+    "timestamp_pattern": validation.check_timestamp_pattern,
 }
 
 

@@ -6,6 +6,7 @@ import ldap.dn
 
 from profilesync.errors import InvalidSetting
 from profilesync.ldapclient.connection import validate_url
+from profilesync.ldapclient.timestamps import parse_pattern
 
 
 def check_url(url: str, setting: str = "url") -> str:
@@ -75,3 +76,11 @@ def check_share_percent(value: float, setting: str) -> float:
     if not 0 <= value <= 100:
         raise InvalidSetting(setting, f"must be a percentage from 0 to 100; got {value:g}")
     return value / 100
+
+
+def check_timestamp_pattern(value: str, setting: str = "timestamp_pattern") -> str:
+    """A pattern with every part of a date and time and only known letters."""
+    value = value.strip()
+    if value:
+        parse_pattern(value, setting)
+    return value

@@ -49,7 +49,8 @@ def paged_search(
         except ldap.FILTER_ERROR as exc:
             raise InvalidFilter(f"the server rejected the filter {filterstr!r}") from exc
         except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
-            raise DirectoryUnreachable(f"the directory stopped answering: {describe_ldap_error(exc)}") from exc
+            raise DirectoryUnreachable(
+                f"the directory stopped answering: {describe_ldap_error(exc)}") from exc
         except ldap.INVALID_DN_SYNTAX as exc:
             raise BaseDNNotFound(f"search base {base_dn!r} is not a valid DN") from exc
         except ldap.LDAPError as exc:

@@ -22,3 +22,18 @@ class DeactivationGuardTripped(Exception):
             f"`profilesync sync --full --force`; otherwise check the base DN, the "
             f"additional user DN and the user filter"
         )
+
+
+class PatternNotUnderstood(Exception):
+    """The directory matched nothing with the configured timestamp pattern, but
+    matches entries for the same instant in plain generalized time."""
+
+    def __init__(self, pattern: str, sent_filter: str, canonical_filter: str):
+        self.pattern = pattern
+        super().__init__(
+            f"the directory does not understand the timestamp pattern {pattern!r}: "
+            f"{sent_filter} matched no entries, while the same instant written as "
+            f"{canonical_filter} matches some. Nothing was imported and the watermark was "
+            f"not moved; set a pattern the directory understands, e.g. "
+            f"`profilesync directory set NAME --timestamp-pattern yyyyMMddHHmmssZ`"
+        )

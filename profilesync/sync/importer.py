@@ -11,28 +11,29 @@ The stages are separate so each can be reasoned about alone:
 * :func:`deactivate_missing` sweeps the profiles no entry claimed, behind the
   deactivation guard.
 
-The caller runs all of it in one transaction per directory, so a run that
-fails half-way (directory gone, guard tripped) leaves nothing half-applied.
+:mod:`.passes` strings these stages into full, incremental, field-fill and
+reconciliation passes; :mod:`.runner` runs each directory's passes in one
+transaction, so a run that fails half-way (directory gone, guard tripped)
+leaves nothing half-applied.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from profilesync.directories.models import Directory
-from profilesync.ldapclient.connection import connected
-from profilesync.ldapclient.search import Page, paged_search
+from profilesync.ldapclient.search import Page
 from profilesync.profiles.models import Profile
 from profilesync.profiles.pictures import store_picture
 
 from .errors import DeactivationGuardTripped
-from .fieldmap import AttributeMap, build_attribute_map
+from .fieldmap import AttributeMap
 from .mapping import entry_digest, lower_keys, map_entry
 from .writer import ProfileRow, insert_rows, update_rows
 
@@ -72,16 +73,34 @@ class KnownProfile:
 
 
 class KnownProfiles:
-    """The stored profiles of one directory, keyed by unique ID, plus who was seen."""
+    """The stored profiles of one directory, keyed by unique ID, plus who was seen.
 
-    def __init__(self, directory: Directory):
-        rows = Profile.objects.filter(directory=directory).values_list(
-            "unique_id", "pk", "digest", "dn", "active"
-        )
-        self.by_unique_id: dict[str, KnownProfile] = {
-            uid: KnownProfile(pk, digest, dn, active) for uid, pk, digest, dn, active in rows
-        }
+    A full pass loads the whole index once (one query; it needs every ID to
+    find who is missing). An incremental pass sees few entries, so with
+    ``preload=False`` it asks only for the IDs of each page, keeping its cost
+    proportional to the changes, not to the directory.
+    """
+
+    def __init__(self, directory: Directory, *, preload: bool = True):
+        self.directory = directory
+        self.preloaded = preload
+        self.by_unique_id: dict[str, KnownProfile] = {}
         self.seen: set[str] = set()
+        if preload:
+            self._load(Profile.objects.filter(directory=directory))
+
+    def _load(self, queryset) -> None:
+        rows = queryset.values_list("unique_id", "pk", "digest", "dn", "active")
+        for uid, pk, digest, dn, active in rows:
+            self.by_unique_id[uid] = KnownProfile(pk, digest, dn, active)
+
+    def prefetch(self, unique_ids: list[str]) -> None:
+        """Make sure the given IDs are loaded (a no-op for a preloaded index)."""
+        if self.preloaded or not unique_ids:
+            return
+        missing = [uid for uid in unique_ids if uid not in self.by_unique_id]
+        if missing:
+            self._load(Profile.objects.filter(directory=self.directory, unique_id__in=missing))
 
     @property
     def active_count(self) -> int:
@@ -109,16 +128,17 @@ def plan_page(
     candidates: list[tuple[KnownProfile, ProfileRow]] = []
     vendor = directory.vendor_info
     now = timezone.now()
-    for dn, raw in page:
-        attributes = lower_keys(raw)
-        id_values = attributes.get(attribute_map.unique_id_attribute)
-        if not id_values:
+    entries = [(dn, lower_keys(raw)) for dn, raw in page]
+    if not known.preloaded:
+        known.prefetch([uid for _, attributes in entries
+                        if (uid := _unique_id(attributes, attribute_map, vendor)) is not None])
+    for dn, attributes in entries:
+        if not attributes.get(attribute_map.unique_id_attribute):
             counts.failed += 1
             counts.record_error(dn, f"entry has no {directory.unique_id_attribute} (unique ID)")
             continue
-        try:
-            unique_id = vendor.decode_unique_id(id_values[0])
-        except (ValueError, UnicodeDecodeError):
+        unique_id = _unique_id(attributes, attribute_map, vendor)
+        if unique_id is None:
             counts.failed += 1
             counts.record_error(dn, f"{directory.unique_id_attribute} is not a valid unique ID")
             continue
@@ -160,6 +180,17 @@ def plan_page(
     _split_real_updates(candidates, plan, counts)
     counts.created += len(plan.creates)
     return plan
+
+
+def _unique_id(attributes: dict[str, list[bytes]], attribute_map: AttributeMap,
+               vendor) -> str | None:
+    values = attributes.get(attribute_map.unique_id_attribute)
+    if not values:
+        return None
+    try:
+        return vendor.decode_unique_id(values[0])
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _split_real_updates(
@@ -222,9 +253,6 @@ def deactivate_missing(
     counts.deactivated += len(missing)
 
 
-ProgressCallback = Callable[[ImportCounts], None]
-
-
 @contextmanager
 def paused_garbage_collector() -> Iterator[None]:
     """Pause the cyclic collector while pages stream through.
@@ -241,36 +269,3 @@ def paused_garbage_collector() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def import_directory(
-    directory: Directory,
-    *,
-    force: bool = False,
-    batch_size: int = 1000,
-    progress: ProgressCallback | None = None,
-) -> tuple[ImportCounts, str]:
-    """Fully import ``directory``; return the counts and the filter sent.
-
-    Must run inside a transaction: it raises on configuration failures
-    (unreachable, bind refused, base DN missing, guard tripped) and the caller
-    rolls back everything this directory's part wrote.
-    """
-    attribute_map = build_attribute_map(directory)
-    filterstr = directory.effective_user_filter
-    known = KnownProfiles(directory)
-    counts = ImportCounts()
-
-    with connected(directory.connection_settings()) as conn, paused_garbage_collector():
-        for page in paged_search(conn, directory.search_base, filterstr,
-                                 attribute_map.requested_attributes,
-                                 page_size=directory.page_size or batch_size):
-            write_plan(plan_page(page, directory, attribute_map, known, counts), directory)
-            if progress is not None:
-                progress(counts)
-    deactivate_missing(directory, known, counts, force, batch_size)
-    counts.finish_errors()
-    log.info("directory imported directory=%s created=%d updated=%d unchanged=%d "
-             "deactivated=%d failed=%d", directory.name, counts.created, counts.updated,
-             counts.unchanged, counts.deactivated, counts.failed)
-    return counts, filterstr

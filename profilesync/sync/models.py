@@ -16,6 +16,7 @@ class RunStatus(models.TextChoices):
 class SyncMode(models.TextChoices):
     FULL = "full", "Full"
     INCREMENTAL = "incremental", "Incremental"
+    RECONCILIATION = "reconciliation", "Reconciliation"
 
 
 class SyncRun(models.Model):
@@ -50,6 +51,13 @@ class DirectoryRunResult(models.Model):
     deactivated = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)
+    mode = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.FULL)
+    # The configuration this run used, so a report explains itself later.
+    timestamp_pattern = models.CharField(max_length=64, blank=True)
+    watermark_before = models.DateTimeField(null=True, blank=True)
+    watermark_after = models.DateTimeField(null=True, blank=True)
+    watermark_source = models.CharField(max_length=200, blank=True)
+    fields_filled = models.JSONField(default=list, blank=True)
     search_base = models.CharField(max_length=1000, blank=True)
     filter_sent = models.TextField(blank=True)
     started_at = models.DateTimeField()
@@ -68,3 +76,40 @@ class DirectoryRunResult(models.Model):
             "failed": self.failed,
             "errors": self.errors,
         }
+
+
+class DataSourceSettings(models.Model):
+    """The installation's LDAP data source settings: one row (pk 1)."""
+
+    incremental_sync = models.BooleanField(default=False)
+    # Shown as "Last LDAP sync date". Setting it sets every directory's watermark.
+    last_ldap_sync_date = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @classmethod
+    def load(cls) -> DataSourceSettings:
+        settings, _ = cls.objects.get_or_create(pk=1)
+        return settings
+
+
+class DirectorySyncState(models.Model):
+    """What the next run of one directory starts from; changed only by a successful run.
+
+    ``watermark`` is a time on the directory's own clock: entries with a
+    modification time at or after it have not been read yet. ``field_mappings``
+    lists the ``key:type:attribute`` triples every profile was last filled
+    with, so a field added or remapped since is fetched for everyone.
+    """
+
+    directory = models.OneToOneField(Directory, on_delete=models.CASCADE,
+                                     related_name="sync_state")
+    watermark = models.DateTimeField(null=True, blank=True)
+    field_mappings = models.JSONField(null=True, blank=True)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def for_directory(cls, directory: Directory) -> DirectorySyncState:
+        state, _ = cls.objects.get_or_create(directory=directory)
+        return state

@@ -2,7 +2,8 @@
 
 Per-entry problems are recorded and the run goes on; a failure of a
 directory's configuration or connection fails that directory's part only,
-rolls back whatever it had written, and the other directories still run.
+rolls back whatever it had written (its watermark included), and the other
+directories still run.
 """
 
 from __future__ import annotations
@@ -17,13 +18,27 @@ from django.utils import timezone
 
 from profilesync.directories.models import Directory
 from profilesync.directories.secrets import SecretUnreadable
+from profilesync.ldapclient.connection import connected
 from profilesync.ldapclient.errors import DirectoryError
 
-from .errors import DeactivationGuardTripped, SyncRefused
-from .importer import ImportCounts, import_directory
-from .models import DirectoryRunResult, RunStatus, SyncMode, SyncRun
+from . import passes
+from .clock import directory_now
+from .errors import DeactivationGuardTripped, PatternNotUnderstood, SyncRefused
+from .fieldmap import build_attribute_map
+from .importer import ImportCounts, paused_garbage_collector
+from .models import (
+    DataSourceSettings,
+    DirectoryRunResult,
+    DirectorySyncState,
+    RunStatus,
+    SyncMode,
+    SyncRun,
+)
 
 log = logging.getLogger(__name__)
+
+DIRECTORY_FAILURES = (DirectoryError, DeactivationGuardTripped, SyncRefused, SecretUnreadable,
+                      PatternNotUnderstood)
 
 
 @dataclass
@@ -49,12 +64,23 @@ def run_sync(
     *,
     force: bool = False,
     trigger: str = "cli",
+    mode: str | None = None,
 ) -> RunReport:
-    """Run a full sync of ``directories`` (default: all) and record it."""
+    """Sync ``directories`` (default: all) and record the run.
+
+    ``mode`` None follows the Data Sources settings: incremental when it is on
+    (a directory without a watermark still gets its one full pass), full
+    otherwise. ``"full"`` and ``"reconciliation"`` force that mode.
+    """
+    data_sources = DataSourceSettings.load()
+    if mode is None:
+        mode = SyncMode.INCREMENTAL if data_sources.incremental_sync else SyncMode.FULL
     chosen = list(directories) if directories is not None else list(Directory.objects.all())
-    run = SyncRun.objects.create(started_at=timezone.now(), mode=SyncMode.FULL, forced=force,
+    run = SyncRun.objects.create(started_at=timezone.now(), mode=mode, forced=force,
                                  trigger=trigger)
-    results = [_sync_one(run, directory, force) for directory in chosen]
+    results = [_sync_one(run, directory, mode, force) for directory in chosen]
+    if mode != SyncMode.RECONCILIATION:
+        _advance_last_sync_date(data_sources)
     run.finished_at = timezone.now()
     run.status = (RunStatus.SUCCEEDED if all(r.status == RunStatus.SUCCEEDED for r in results)
                   else RunStatus.FAILED)
@@ -62,31 +88,88 @@ def run_sync(
     return RunReport(run, results)
 
 
-def _sync_one(run: SyncRun, directory: Directory, force: bool) -> DirectoryRunResult:
+def _directory_mode(requested: str, state: DirectorySyncState) -> str:
+    if requested == SyncMode.INCREMENTAL and state.watermark is None:
+        return SyncMode.FULL
+    return requested
+
+
+def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
+              force: bool) -> DirectoryRunResult:
+    state = DirectorySyncState.for_directory(directory)
+    mode = _directory_mode(requested_mode, state)
     result = DirectoryRunResult.objects.create(
-        run=run, directory=directory, directory_name=directory.name,
+        run=run, directory=directory, directory_name=directory.name, mode=mode,
         started_at=timezone.now(), search_base=directory.search_base,
         filter_sent=directory.effective_user_filter,
+        timestamp_pattern=directory.timestamp_pattern, watermark_before=state.watermark,
     )
+    counts = ImportCounts()
     try:
         refusal = directory.sync_refusal()
         if refusal:
             raise SyncRefused(f"directory {directory.name!r} cannot be synced: {refusal}")
         with transaction.atomic():
-            counts, filterstr = import_directory(
-                directory, force=force, batch_size=settings.PROFILESYNC_SYNC_BATCH_SIZE
-            )
+            _run_passes(directory, state, mode, force, counts, result)
+            state.last_success_at = timezone.now()
+            state.save()
+        counts.finish_errors()
         _apply_counts(result, counts)
-        result.filter_sent = filterstr
+        result.watermark_after = state.watermark
         result.status = RunStatus.SUCCEEDED
-    except (DirectoryError, DeactivationGuardTripped, SyncRefused, SecretUnreadable) as exc:
+    except DIRECTORY_FAILURES as exc:
         log.warning("directory sync failed run=%s directory=%s error=%s",
                     run.pk, directory.name, exc)
         result.status = RunStatus.FAILED
         result.errors = [{"dn": "", "message": str(exc)}]
+        result.watermark_after = result.watermark_before
     result.finished_at = timezone.now()
     result.save()
     return result
+
+
+def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, force: bool,
+                counts: ImportCounts, result: DirectoryRunResult) -> None:
+    """The passes of one directory; ``state`` is changed in memory, saved by the caller."""
+    batch_size = settings.PROFILESYNC_SYNC_BATCH_SIZE
+    attribute_map = build_attribute_map(directory)
+    with connected(directory.connection_settings()) as conn, paused_garbage_collector():
+        started = directory_now(conn, directory.search_base)  # before reading anything
+        result.watermark_source = started.source
+        if mode == SyncMode.RECONCILIATION:
+            result.filter_sent = passes.reconciliation_pass(
+                conn, directory, attribute_map, counts, force=force, batch_size=batch_size)
+            state.last_reconciled_at = timezone.now()
+            return
+        if mode == SyncMode.FULL:
+            result.filter_sent = passes.full_pass(
+                conn, directory, attribute_map, counts, force=force, batch_size=batch_size)
+            state.last_full_sync_at = timezone.now()
+        else:
+            result.filter_sent = passes.incremental_pass(
+                conn, directory, attribute_map, counts, state.watermark)
+            new_fields = passes.new_field_mappings(attribute_map, state.field_mappings)
+            if new_fields:
+                passes.field_fill_pass(conn, directory, attribute_map, new_fields, counts)
+                result.fields_filled = [f.key for f in new_fields]
+        state.field_mappings = [passes.field_mapping_id(f) for f in attribute_map.fields]
+        state.watermark = started.moment
+
+
+def _advance_last_sync_date(data_sources: DataSourceSettings) -> None:
+    """Show as "Last LDAP sync date" the oldest watermark of the syncable directories.
+
+    A directory whose part failed kept its old watermark, so the shown date
+    never claims more than every directory has really read.
+    """
+    watermarks = [
+        DirectorySyncState.for_directory(d).watermark
+        for d in Directory.objects.all() if d.sync_refusal() is None
+    ]
+    if not watermarks:
+        return
+    oldest = None if any(w is None for w in watermarks) else min(watermarks)
+    DataSourceSettings.objects.filter(pk=data_sources.pk).update(last_ldap_sync_date=oldest)
 
 
 def _apply_counts(result: DirectoryRunResult, counts: ImportCounts) -> None:

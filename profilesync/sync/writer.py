@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.utils import timezone
 
 from profilesync.profiles.models import Profile
 
@@ -79,3 +80,16 @@ def update_rows(rows: list[ProfileRow], now: datetime) -> None:
     params = [[*_values(row, stamp)[1:], row.pk] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def update_values(changes: list[tuple[int, dict]]) -> None:
+    """Store new field values for profiles, clearing their digest (see ``field_fill_pass``)."""
+    if not changes:
+        return
+    sql = "UPDATE {} SET {} = %s, {} = %s, {} = %s WHERE {} = %s".format(
+        connection.ops.quote_name(Profile._meta.db_table),
+        _column("values"), _column("digest"), _column("updated_at"), _column("id"))
+    stamp = _adapt_time(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[connection.ops.adapt_json_value(values, None), "", stamp, pk]
+                                 for pk, values in changes])

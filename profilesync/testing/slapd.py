@@ -40,7 +40,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _config_ldif(run_dir: Path, suffix: str, root_dn: str, root_pw: str, limits: str) -> str:
+def _config_ldif(run_dir: Path, suffix: str, root_dn: str, root_pw: str, limits: str,
+                 syncprov: bool) -> str:
     schemas = "\n".join(f"include: file://{SCHEMA_DIR}/{name}.ldif" for name in SCHEMAS)
     limits_line = f"olcLimits: {limits}\n" if limits else ""
     return f"""dn: cn=config
@@ -86,11 +87,14 @@ olcDbNoSync: TRUE
 olcDbIndex: objectClass,entryUUID,entryCSN,modifyTimestamp eq
 olcDbIndex: uid,cn,mail eq
 olcAccess: to * by * read
-{limits_line}
-dn: olcOverlay={{0}}syncprov,olcDatabase={{1}}mdb,cn=config
+{limits_line}{_SYNCPROV if syncprov else ""}"""
+
+
+_SYNCPROV = """
+dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
 objectClass: olcOverlayConfig
 objectClass: olcSyncProvConfig
-olcOverlay: {{0}}syncprov
+olcOverlay: {0}syncprov
 olcSpSessionlog: 10000
 olcSpCheckpoint: 100 10
 """
@@ -109,6 +113,7 @@ class SlapdServer:
         root_pw: str = "admin-secret",
         run_dir: str | os.PathLike | None = None,
         limits: str = "",
+        syncprov: bool = True,
     ) -> None:
         if not os.path.exists(SLAPD):
             raise SlapdNotAvailable("slapd is not installed; run scripts/bootstrap")
@@ -116,6 +121,9 @@ class SlapdServer:
         self.root_dn = f"cn=admin,{suffix}"
         self.root_pw = root_pw
         self.limits = limits
+        # Without syncprov there is no contextCSN and no syncrepl: a plain
+        # RFC 4512 directory as far as incremental sync can tell.
+        self.syncprov = syncprov
         self._own_dir = run_dir is None
         self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="profilesync-slapd-"))
         self.port = free_port()
@@ -142,7 +150,8 @@ class SlapdServer:
         (self.run_dir / "slapd.d").mkdir(exist_ok=True)
         config = self.run_dir / "config.ldif"
         config.write_text(
-            _config_ldif(self.run_dir, self.suffix, self.root_dn, self.root_pw, self.limits)
+            _config_ldif(self.run_dir, self.suffix, self.root_dn, self.root_pw, self.limits,
+                         self.syncprov)
         )
         self._run([SLAPADD, "-n0", "-F", str(self.run_dir / "slapd.d"), "-l", str(config)])
         top = self.suffix.split(",")[0].split("=", 1)[1]

@@ -11,7 +11,9 @@ from django.core.management.base import CommandError
 
 from profilesync.directories.models import Directory, DirectoryType, Vendor
 from profilesync.directories.services import create_directory, update_directory
+from profilesync.ldapclient.errors import DirectoryError
 from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.sync.pattern_check import check_pattern, preview_next_run
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, adding: bool) -> None:
@@ -32,6 +34,11 @@ def _add_settings(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--ca-file")
     parser.add_argument("--username-attribute")
     parser.add_argument("--unique-id-attribute")
+    parser.add_argument("--modify-timestamp-attribute",
+                        help="attribute an incremental run filters on (modifyTimestamp, whenChanged)")
+    parser.add_argument("--timestamp-pattern",
+                        help="how the last sync date is written into the incremental filter, "
+                        "e.g. yyyyMMddHHmmssZ (OpenLDAP) or yyyyMMddHHmmss.Z (AD); always UTC")
     parser.add_argument("--page-size", type=int)
     parser.add_argument("--connect-timeout", type=float)
     parser.add_argument("--operation-timeout", type=float)
@@ -52,6 +59,7 @@ def _read_password(path: str | None) -> str | None:
 
 def describe(directory: Directory) -> dict:
     """Everything about a directory except its password, which is never shown back."""
+    next_mode, next_filter = preview_next_run(directory)
     return {
         "name": directory.name,
         "type": directory.type,
@@ -74,6 +82,8 @@ def describe(directory: Directory) -> dict:
         "max_deactivate_percent": round(directory.max_deactivate_share * 100, 2),
         "syncable": directory.sync_refusal() is None,
         "sync_refusal": directory.sync_refusal() or "",
+        "next_run_mode": next_mode,
+        "next_run_filter": next_filter,
     }
 
 
@@ -89,17 +99,22 @@ class Command(ProfilesyncCommand):
         show = actions.add_parser("show", help="show one directory")
         show.add_argument("name")
         show.add_argument("--json", action="store_true")
+        check = actions.add_parser("check-pattern",
+                                   help="ask the directory whether it understands the pattern")
+        check.add_argument("name")
+        check.add_argument("--json", action="store_true")
         remove = actions.add_parser("remove", help="remove a directory without profiles")
         remove.add_argument("name")
 
     def handle(self, *args, action: str, **options) -> None:
-        getattr(self, f"handle_{action}")(**options)
+        getattr(self, f"handle_{action.replace('-', '_')}")(**options)
 
     def _options(self, options: dict) -> dict:
         settings = {k: options.get(k) for k in (
             "urls", "bind_dn", "base_dn", "user_dn", "user_filter", "vendor", "type",
             "start_tls", "ca_file", "username_attribute", "unique_id_attribute", "page_size",
-            "connect_timeout", "operation_timeout", "max_deactivate_percent")}
+            "connect_timeout", "operation_timeout", "max_deactivate_percent",
+            "modify_timestamp_attribute", "timestamp_pattern")}
         settings["bind_password"] = _read_password(options.get("bind_password_file"))
         return settings
 
@@ -140,6 +155,19 @@ class Command(ProfilesyncCommand):
         for key, value in row.items():
             shown = " ".join(value) if isinstance(value, list) else value
             self.stdout.write(f"{key.ljust(width)}  {shown}")
+
+    def handle_check_pattern(self, name: str, json: bool = False, **options) -> None:
+        directory = self._get(name)
+        try:
+            check = check_pattern(directory)
+        except DirectoryError as exc:
+            raise CommandError(f"cannot ask directory {name!r}: {exc}", returncode=1) from exc
+        if json:
+            self.stdout.write(_dumps(check.as_json()))
+        else:
+            self.stdout.write(f"{name}: pattern {check.pattern!r} {check.message}")
+        if check.understood is False:
+            sys.exit(1)
 
     def handle_remove(self, name: str, **options) -> None:
         directory = self._get(name)

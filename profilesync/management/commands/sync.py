@@ -7,6 +7,7 @@ import sys
 
 from profilesync.directories.models import Directory
 from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.sync.models import SyncMode
 from profilesync.sync.runner import run_sync
 
 
@@ -14,22 +15,27 @@ class Command(ProfilesyncCommand):
     help = "Import users and profile fields from every syncable directory (or one)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--full", action="store_true",
-                            help="read every user (the only mode until incremental sync lands)")
+        modes = parser.add_mutually_exclusive_group()
+        modes.add_argument("--full", action="store_true",
+                           help="read every user, even when incremental sync is on")
+        modes.add_argument("--reconcile", action="store_true",
+                           help="only find users deleted or gone from the filter and deactivate "
+                           "them (compares unique IDs; no field values are read)")
         parser.add_argument("--directory", help="sync only this directory")
         parser.add_argument("--force", action="store_true",
                             help="deactivate users even past the directory's deactivation limit")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, full: bool, directory: str | None, force: bool, json: bool,
-               **options) -> None:
+               reconcile: bool = False, **options) -> None:
         directories = None
         if directory is not None:
             chosen = Directory.objects.filter(name=directory).first()
             if chosen is None:
                 raise usage_error(f"--directory: no directory named {directory!r}")
             directories = [chosen]
-        report = run_sync(directories, force=force, trigger="cli")
+        mode = SyncMode.FULL if full else SyncMode.RECONCILIATION if reconcile else None
+        report = run_sync(directories, force=force, trigger="cli", mode=mode)
         if json:
             self.stdout.write(_dumps(report.as_json()))
         else:

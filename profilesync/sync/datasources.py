@@ -1,0 +1,72 @@
+"""The Data Sources settings (LDAP tab): read and change them by name.
+
+One place for the CLI, the web page and the API, so the same value is
+refused with the same message everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from profilesync.directories.models import Directory
+from profilesync.errors import InvalidSetting
+from profilesync.ldapclient.timestamps import format_last_sync_date, parse_last_sync_date
+
+from .models import DataSourceSettings, DirectorySyncState
+
+KEYS = ("incremental_sync", "last_ldap_sync_date")
+_TRUE = {"on", "true", "yes", "1"}
+_FALSE = {"off", "false", "no", "0"}
+
+
+def check_key(key: str) -> str:
+    if key not in KEYS:
+        raise InvalidSetting("key", f"{key!r} is not a setting; use one of {', '.join(KEYS)}")
+    return key
+
+
+def get_setting(key: str) -> str:
+    """The value as a person reads and types it."""
+    settings = DataSourceSettings.load()
+    if check_key(key) == "incremental_sync":
+        return "on" if settings.incremental_sync else "off"
+    return format_last_sync_date(settings.last_ldap_sync_date, timezone.get_current_timezone())
+
+
+def parse_switch(value: str, setting: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidSetting(setting, f"{value!r} is neither on nor off; use on or off")
+
+
+@transaction.atomic
+def set_setting(key: str, value: str) -> str:
+    """Validate and store ``value``; return it as :func:`get_setting` shows it."""
+    settings = DataSourceSettings.load()
+    if check_key(key) == "incremental_sync":
+        settings.incremental_sync = parse_switch(value, key)
+        settings.save(update_fields=["incremental_sync", "updated_at"])
+    else:
+        set_last_sync_date(parse_last_sync_date(value, timezone.get_current_timezone()))
+    return get_setting(key)
+
+
+def set_last_sync_date(moment: datetime | None) -> None:
+    """Set the shown date and every directory's watermark: None means "next run is full"."""
+    DataSourceSettings.load()
+    DataSourceSettings.objects.filter(pk=1).update(last_ldap_sync_date=moment)
+    for directory in Directory.objects.all():
+        state = DirectorySyncState.for_directory(directory)
+        state.watermark = moment
+        state.save(update_fields=["watermark"])
+
+
+def time_zone_name() -> str:
+    """The zone dates are shown and entered in, for the page to name."""
+    return str(timezone.get_current_timezone())
