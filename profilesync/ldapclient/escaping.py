@@ -6,10 +6,21 @@ plus helpers that build the two filters we make from input.
 
 from __future__ import annotations
 
-from ldap.dn import escape_dn_chars
+from ldap.dn import escape_dn_chars as _escape_dn_specials
 from ldap.filter import escape_filter_chars
 
 __all__ = ["escape_dn_chars", "escape_filter_chars", "equality_filter", "and_filter"]
+
+
+def escape_dn_chars(value: str) -> str:
+    """python-ldap's DN value escaping, plus hex escapes for control characters.
+
+    python-ldap leaves a newline, tab or carriage return as it is, and libldap's
+    DN parser drops them at either end of a value, so ``cn=Smith\\n`` would name
+    ``cn=Smith``: another entry. Escaped as ``\\0a`` they stay part of the value.
+    """
+    return "".join(f"\\{ord(c):02x}" if c < " " or c == "\x7f" else c
+                   for c in _escape_dn_specials(value))
 
 
 def equality_filter(attribute: str, value: str) -> str:
