@@ -1,0 +1,146 @@
+"""``profilesync demo``: the first-run experience, one command from nothing to people pages.
+
+Steps, each done by a module of ``profilesync.demo``: migrate the database,
+start the private slapd with generated people (loaded on the first start,
+reused afterwards), make sure the "demo" directory points at it, run a full
+sync, make sure the local admin exists, then serve the web pages like
+``profilesync serve`` until Ctrl-C or SIGTERM. slapd is stopped on every way
+out, including a failure half-way.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+from profilesync.demo.admin_account import AdminLogin, ensure_admin
+from profilesync.demo.directory_config import ensure_demo_directory
+from profilesync.demo.directory_server import DemoServer, start_demo_server
+from profilesync.directories.models import Directory
+from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.sync.runner import RunReport, run_sync
+from profilesync.webserver import check_bind_free, public_url, serve_forever
+
+RUN_DIR_NAME = "demo-slapd"
+
+
+class _Stopped(BaseException):
+    """SIGTERM or Ctrl-C before the web server runs; unwinds like KeyboardInterrupt."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+class Command(ProfilesyncCommand):
+    help = ("Run profilesync with a private OpenLDAP server full of generated people: "
+            "import them and serve the people pages until Ctrl-C.")
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--people", type=int, default=2000,
+                            help="how many people to generate on the first start (default 2000)")
+        parser.add_argument("--bind", default="127.0.0.1:8000",
+                            help="HOST:PORT for the web pages (default 127.0.0.1:8000)")
+        parser.add_argument("--workers", type=int, default=2,
+                            help="web worker processes (default 2)")
+
+    def handle(self, *args, people: int, bind: str, workers: int, **options) -> None:
+        if not 1 <= people <= 1_000_000:
+            raise usage_error(f"--people: must be from 1 to 1000000; got {people}")
+        if workers < 1:
+            raise usage_error(f"--workers: must be at least 1; got {workers}")
+        check_bind_free(bind)
+
+        previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+        server: DemoServer | None = None
+        exit_code = 0
+        try:
+            call_command("init", stdout=self.stdout)
+            server = self._start_directory_server(people)
+            directory = self._configure_directory(server)
+            if self._sync(directory).ok:
+                admin = ensure_admin(settings.DATA_DIR)
+                self._print_banner(server, admin, bind)
+                connections.close_all()
+                exit_code = serve_forever(bind, workers, log_level="warning")
+                self.stdout.write("web server stopped")
+            else:
+                exit_code = 1
+        except _Stopped as stop:
+            self.stdout.write(f"stopped by {signal.Signals(stop.signum).name}")
+            exit_code = 128 + stop.signum
+        finally:
+            # A second Ctrl-C must not cut the cleanup short and leave slapd running.
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+            if server is not None:
+                server.stop()
+                self.stdout.write("demo directory server stopped")
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        sys.exit(exit_code)
+
+    def _start_directory_server(self, people: int) -> DemoServer:
+        run_dir = settings.DATA_DIR / RUN_DIR_NAME
+        started = time.monotonic()
+        if not (run_dir / "demo.json").exists():
+            self.stdout.write(f"generating {people} people and loading them into a private "
+                              f"OpenLDAP server in {run_dir} ...")
+            self.stdout.flush()
+        server = start_demo_server(run_dir, people)
+        how = "loaded" if server.loaded_now else "reused"
+        self.stdout.write(f"directory server running at {server.url} ({how}, "
+                          f"{server.state.people} people, {time.monotonic() - started:.1f} s)")
+        if not server.loaded_now and server.state.people != people:
+            self.stdout.write(f"  note: it keeps the {server.state.people} people of its first "
+                              f"start; delete {run_dir} to generate {people}")
+        return server
+
+    def _configure_directory(self, server: DemoServer) -> Directory:
+        directory, action = ensure_demo_directory(server.url, server.state.root_password)
+        self.stdout.write(f"directory {directory.name!r} {action} "
+                          f"(base DN {directory.base_dn}, users under {directory.search_base})")
+        return directory
+
+    def _sync(self, directory: Directory) -> RunReport:
+        self.stdout.write("full sync ...")
+        self.stdout.flush()
+        report = run_sync([directory], trigger="demo")
+        run = report.run
+        for result in report.results:
+            self.stdout.write(
+                f"sync run {run.pk} {result.status} in {run.duration_seconds:.1f} s: "
+                f"created {result.created}, updated {result.updated}, "
+                f"unchanged {result.unchanged}, deactivated {result.deactivated}, "
+                f"failed {result.failed}")
+            for error in result.errors[:10]:
+                where = f"{error['dn']}: " if error["dn"] else ""
+                self.stderr.write(f"  {where}{error['message']}")
+        return report
+
+    def _print_banner(self, server: DemoServer, admin: AdminLogin, bind: str) -> None:
+        if admin.password is not None:
+            login = f"{admin.username} / {admin.password}"
+        elif admin.password_file.exists():
+            login = f"{admin.username} (password changed since it was written to {admin.password_file})"
+        else:
+            login = f"{admin.username} (made before the demo; its password is not on file)"
+        url = public_url(bind)
+        self.stdout.write("")
+        self.stdout.write("profilesync demo is running")
+        self.stdout.write(f"  people:      {url}")
+        self.stdout.write(f"  admin login: {login}")
+        if admin.password is not None:
+            self.stdout.write(f"               (kept in {admin.password_file})")
+        self.stdout.write(f"  directory:   {server.url}  bind {server.slapd.root_dn}")
+        self.stdout.write("Stop with Ctrl-C.")
+        self.stdout.write("")
+        self.stdout.flush()
