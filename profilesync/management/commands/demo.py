@@ -23,6 +23,7 @@ from profilesync.demo.directory_config import ensure_demo_directory
 from profilesync.demo.directory_server import DemoServer, start_demo_server
 from profilesync.directories.models import Directory
 from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.sync.models import SyncMode
 from profilesync.sync.runner import RunReport, run_sync
 from profilesync.webserver import check_bind_free, public_url, serve_forever
 
@@ -113,7 +114,7 @@ class Command(ProfilesyncCommand):
     def _sync(self, directory: Directory) -> RunReport:
         self.stdout.write("full sync ...")
         self.stdout.flush()
-        report = run_sync([directory], trigger="demo")
+        report = run_sync([directory], trigger="demo", mode=SyncMode.FULL)
         run = report.run
         for result in report.results:
             self.stdout.write(
