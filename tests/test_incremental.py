@@ -20,6 +20,7 @@ from profilesync.sync import clock, passes
 from profilesync.sync.datasources import get_setting, set_setting
 from profilesync.sync.models import DataSourceSettings, DirectorySyncState, RunStatus, SyncMode
 from profilesync.sync.runner import run_sync
+from profilesync.testing.ldif import PEOPLE_OU, person_ldif
 from profilesync.testing.slapd import SlapdServer
 
 pytestmark = pytest.mark.django_db
@@ -44,15 +45,6 @@ class Synced:
     server: SlapdServer
 
 
-def _person_ldif(uid: str, modified: dt.datetime) -> str:
-    stamp = modified.astimezone(dt.UTC).strftime("%Y%m%d%H%M%SZ")
-    return (f"dn: uid={uid},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n"
-            f"uid: {uid}\ncn: {uid}\nsn: {uid}\ntitle: Engineer\nmodifyTimestamp: {stamp}\n\n")
-
-
-PEOPLE_OU = "dn: ou=people,dc=example,dc=org\nobjectClass: organizationalUnit\nou: people\n\n"
-
-
 def directory_on(server: SlapdServer, make_directory, **options):
     return make_directory(None, urls=[server.ldap_uri], bind_dn=server.root_dn,
                           bind_password=server.root_pw, base_dn=server.suffix, **options)
@@ -62,7 +54,7 @@ def directory_on(server: SlapdServer, make_directory, **options):
 def synced(tmp_path, make_directory) -> Iterator[Synced]:
     an_hour_ago = timezone.now() - dt.timedelta(hours=1)
     server = SlapdServer(run_dir=tmp_path / "slapd")
-    server.load(PEOPLE_OU + "".join(_person_ldif(uid, an_hour_ago) for uid in ("ann", "ben", "cid")))
+    server.load(PEOPLE_OU + "".join(person_ldif(uid, an_hour_ago) for uid in ("ann", "ben", "cid")))
     with server:
         directory = directory_on(server, make_directory)
         assert only_result(run_sync([directory])).status == RunStatus.SUCCEEDED
@@ -163,9 +155,9 @@ def test_entered_last_sync_date_reads_everyone_changed_since_then(tmp_path, make
     boundary = dt.datetime(2026, 5, 23, 13, 0, 0, tzinfo=dt.UTC)  # 15:00 in Berlin (CEST)
     server = SlapdServer(run_dir=tmp_path / "slapd")
     server.load(PEOPLE_OU
-                + _person_ldif("before", boundary - dt.timedelta(seconds=1))
-                + _person_ldif("at", boundary)
-                + _person_ldif("after", boundary + dt.timedelta(hours=3)))
+                + person_ldif("before", boundary - dt.timedelta(seconds=1))
+                + person_ldif("at", boundary)
+                + person_ldif("after", boundary + dt.timedelta(hours=3)))
     with server, timezone.override("Europe/Berlin"):
         directory = directory_on(server, make_directory)
         turn_on_incremental()

@@ -42,9 +42,11 @@ def csn_time(csn: str) -> datetime:
     return parse_generalized_time(csn.split("#", 1)[0])
 
 
-def directory_now(conn: LDAPObject, search_base: str) -> DirectoryTime:
+def directory_now(conn: LDAPObject, search_base: str,
+                  root_dse: dict[str, list[bytes]] | None = None) -> DirectoryTime:
     """The directory's idea of "now" (or of its latest write), truncated to the second."""
-    root_dse = read_root_dse(conn)
+    if root_dse is None:
+        root_dse = read_root_dse(conn)
     current = root_dse.get("currenttime")
     if current:
         try:

@@ -240,10 +240,15 @@ def deactivate_missing(
     directory: Directory, known: KnownProfiles, counts: ImportCounts, force: bool, batch_size: int
 ) -> None:
     """Deactivate (never delete) profiles that no entry claimed in this full pass."""
-    missing = known.unseen_active_pks()
+    deactivate(directory, known.unseen_active_pks(), known.active_count, counts,
+               force=force, batch_size=batch_size)
+
+
+def deactivate(directory: Directory, missing: list[int], active: int, counts: ImportCounts, *,
+               force: bool, batch_size: int) -> None:
+    """Deactivate the profiles ``missing`` of ``active`` ones, behind the deactivation guard."""
     if not missing:
         return
-    active = known.active_count
     if not force and len(missing) > directory.max_deactivate_share * active:
         raise DeactivationGuardTripped(len(missing), active, directory.max_deactivate_share)
     now = timezone.now()

@@ -58,6 +58,7 @@ class DirectoryRunResult(models.Model):
     watermark_after = models.DateTimeField(null=True, blank=True)
     watermark_source = models.CharField(max_length=200, blank=True)
     fields_filled = models.JSONField(default=list, blank=True)
+    deletions_source = models.CharField(max_length=200, blank=True)
     search_base = models.CharField(max_length=1000, blank=True)
     filter_sent = models.TextField(blank=True)
     started_at = models.DateTimeField()
@@ -108,6 +109,8 @@ class DirectorySyncState(models.Model):
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_reconciled_at = models.DateTimeField(null=True, blank=True)
+    # RFC 4533 cookie of the last content synchronisation, where the directory offers it.
+    syncrepl_cookie = models.BinaryField(null=True, blank=True)
 
     @classmethod
     def for_directory(cls, directory: Directory) -> DirectorySyncState:

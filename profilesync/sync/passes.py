@@ -5,7 +5,9 @@
 * field fill: every user, but only the attributes of fields added or remapped
   since the last run, so a new field is filled without a full sync;
 * reconciliation: every user's unique ID only, to find deletions and users who
-  left the filter, behind the same deactivation guard as the full pass.
+  left the filter, behind the same deactivation guard as the full pass;
+* syncrepl deletions: where the directory offers RFC 4533, an incremental run
+  also learns deletions from it, at the cost of the changes only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ldap.ldapobject import LDAPObject
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.escaping import and_filter
 from profilesync.ldapclient.search import paged_search
+from profilesync.ldapclient.syncrepl import offers_syncrepl, refresh_only
 from profilesync.ldapclient.timestamps import format_timestamp
 from profilesync.profiles.models import Profile
 
@@ -27,6 +30,7 @@ from .fieldmap import AttributeMap, MappedField, make_attribute_map
 from .importer import (
     ImportCounts,
     KnownProfiles,
+    deactivate,
     deactivate_missing,
     plan_page,
     write_plan,
@@ -176,3 +180,34 @@ def reconciliation_pass(conn: LDAPObject, directory: Directory, attribute_map: A
     counts.unchanged = len(known.seen)
     deactivate_missing(directory, known, counts, force, batch_size)
     return filterstr
+
+
+def syncrepl_usable(directory: Directory, root_dse: dict[str, list[bytes]]) -> bool:
+    """Whether deletions can come from syncrepl: offered, and profiles keyed by entryUUID."""
+    unique_id = directory.unique_id_attribute or directory.vendor_info.unique_id_attribute
+    return unique_id.lower() == "entryuuid" and offers_syncrepl(root_dse)
+
+
+def syncrepl_deletion_pass(conn: LDAPObject, directory: Directory, cookie: bytes | None,
+                           counts: ImportCounts, *, force: bool, batch_size: int) -> bytes | None:
+    """Deactivate the profiles whose entries syncrepl reports gone; return the new cookie.
+
+    With a cookie the server lists deletions (and entries that left the
+    filter) since the last refresh, so only those IDs are looked up. Without
+    one, or past the server's session log, it names everyone present and the
+    rest of the directory's active profiles are gone: a reconciliation.
+    """
+    refresh = refresh_only(conn, directory.search_base, directory.effective_user_filter, cookie)
+    active_profiles = Profile.objects.filter(directory=directory, active=True)
+    if refresh.present is None:
+        if refresh.deleted:
+            gone = list(active_profiles.filter(unique_id__in=list(refresh.deleted))
+                        .values_list("pk", flat=True))
+            deactivate(directory, gone, active_profiles.count(), counts,
+                       force=force, batch_size=batch_size)
+        return refresh.cookie
+    by_id = dict(active_profiles.values_list("unique_id", "pk"))
+    gone_ids = refresh.gone(set(by_id))
+    deactivate(directory, [by_id[uid] for uid in gone_ids], len(by_id), counts,
+               force=force, batch_size=batch_size)
+    return refresh.cookie

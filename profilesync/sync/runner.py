@@ -20,6 +20,8 @@ from profilesync.directories.models import Directory
 from profilesync.directories.secrets import SecretUnreadable
 from profilesync.ldapclient.connection import connected
 from profilesync.ldapclient.errors import DirectoryError
+from profilesync.ldapclient.rootdse import read_root_dse
+from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 
 from . import passes
 from .clock import directory_now
@@ -134,7 +136,8 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
     batch_size = settings.PROFILESYNC_SYNC_BATCH_SIZE
     attribute_map = build_attribute_map(directory)
     with connected(directory.connection_settings()) as conn, paused_garbage_collector():
-        started = directory_now(conn, directory.search_base)  # before reading anything
+        root_dse = read_root_dse(conn)
+        started = directory_now(conn, directory.search_base, root_dse)  # before reading anything
         result.watermark_source = started.source
         if mode == SyncMode.RECONCILIATION:
             result.filter_sent = passes.reconciliation_pass(
@@ -152,6 +155,15 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
             if new_fields:
                 passes.field_fill_pass(conn, directory, attribute_map, new_fields, counts)
                 result.fields_filled = [f.key for f in new_fields]
+            result.deletions_source = "scheduled reconciliation (no syncrepl here)"
+            if passes.syncrepl_usable(directory, root_dse):
+                cookie = bytes(state.syncrepl_cookie) if state.syncrepl_cookie else None
+                try:
+                    state.syncrepl_cookie = passes.syncrepl_deletion_pass(
+                        conn, directory, cookie, counts, force=force, batch_size=batch_size)
+                    result.deletions_source = "syncrepl (RFC 4533)"
+                except SyncreplUnavailable as exc:
+                    result.deletions_source = f"scheduled reconciliation ({exc})"
         state.field_mappings = [passes.field_mapping_id(f) for f in attribute_map.fields]
         state.watermark = started.moment
 
