@@ -18,12 +18,19 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import hypothesis
 import ldap
 import ldap.modlist
 import pytest
 from django.test.utils import override_settings
 
 from profilesync.testing.slapd import SlapdNotAvailable, SlapdServer
+
+# No example database in ./.hypothesis (a run writes nothing into the repository)
+# and no per-example deadline: the suite asserts behaviour, never timing, and
+# shares the machine with benchmarks.
+hypothesis.settings.register_profile("profilesync", database=None, deadline=None)
+hypothesis.settings.load_profile("profilesync")
 
 Attributes = dict[str, str | bytes | list[str | bytes]]
 

@@ -71,6 +71,7 @@ def test_photo_is_stored_byte_for_byte(subtree, make_directory, sync_directory, 
     sync_directory(directory)
 
     dora, emil = profiles(directory)["dora"], profiles(directory)["emil"]
+    assert dora.picture
     with default_storage.open(dora.picture) as stored:
         assert stored.read() == photo
     assert emil.picture == ""
@@ -162,6 +163,22 @@ def test_renamed_entry_keeps_its_profile_with_the_new_dn(
     assert after.active
     assert (result.created, result.updated, result.unchanged) == (0, 1, 1)
     assert Profile.objects.filter(directory=directory).count() == 2
+
+
+def test_renamed_user_name_keeps_the_profile(subtree, make_directory, sync_directory, profiles):
+    """Renaming uid=alice to uid=asmith changes the user name shown, not whose profile it is."""
+    old_dn = subtree.add_person("alice", title="Engineer")
+    directory = make_directory(subtree)
+    sync_directory(directory)
+    before = profiles(directory)["alice"]
+
+    subtree.rename(old_dn, "uid=asmith")
+    result = sync_directory(directory)
+
+    (after,) = profiles(directory).values()
+    assert (after.pk, after.username, after.active) == (before.pk, "asmith", True)
+    assert after.values["title"] == "Engineer"
+    assert (result.created, result.updated, result.deactivated) == (0, 1, 0)
 
 
 def test_entry_moved_to_another_branch_keeps_its_profile(
