@@ -128,7 +128,7 @@ def slapd_server() -> Iterator[SlapdServer]:
     try:
         server = SlapdServer()
     except SlapdNotAvailable as exc:
-        pytest.skip(f"slapd is not installed, so no directory to sync from ({exc})")
+        pytest.skip(f"no directory server to test against: {exc}")
     with server:
         yield server
 

@@ -19,6 +19,7 @@ from profilesync.cli import main
 from profilesync.demo.people import make_photo
 from profilesync.directories.models import Directory
 from profilesync.directories.secrets import decrypt_secret
+from profilesync.profiles.models import ProfileField
 from profilesync.profiles.services import create_field
 from profilesync.testing.slapd import free_port
 
@@ -179,20 +180,24 @@ ARGUMENT_ERRORS = [
      "--ldap-attribute"),
     (["field", "set", "title", "--directory", "nowhere", "--ldap-attribute", "title"],
      "--directory"),
+    (["field", "set", "title", "--directory", "nowhere"], "--directory"),
     (["sync", "--directory", "nowhere"], "--directory"),
 ]
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("argv", "option"), ARGUMENT_ERRORS,
-                         ids=[f"{a[0]}-{a[1]}-{o}" for a, o in ARGUMENT_ERRORS])
+                         ids=[" ".join(a) for a, _ in ARGUMENT_ERRORS])
 def test_argument_errors_exit_2_naming_the_option(capsys, fresh_install, argv, option):
     """A mistyped option exits with code 2 and a message naming that option, and saves nothing."""
+    fields_before = list(ProfileField.objects.values_list("key", "write_back", "ldap_attribute"))
+
     code, _out, err = cli(capsys, *argv)
 
     assert code == 2
     assert option in err
     assert not Directory.objects.exists()
+    assert list(ProfileField.objects.values_list("key", "write_back", "ldap_attribute")) == fields_before
 
 
 @pytest.mark.django_db(transaction=True)

@@ -237,7 +237,7 @@ SERVICE_PASSWORD = "service-secret"
 
 
 @pytest.fixture(scope="module")
-def limited_server(tmp_path_factory):
+def limited_server(slapd_server, tmp_path_factory):  # slapd_server: skip when slapd is missing
     """A slapd whose service account sees at most 5 entries per search, as AD's page limit does."""
     limits = (f'dn.exact="{SERVICE_DN}" size.soft={SIZE_LIMIT} size.hard={SIZE_LIMIT} '
               "size.prtotal=unlimited")
