@@ -208,11 +208,11 @@ def make_directory(fresh_install: None,
 
 @pytest.fixture
 def sync_directory(db: None) -> Callable[..., object]:
-    """Run a full sync of one directory; return its DirectoryRunResult."""
+    """Run a full sync (whatever the incremental setting) of one directory; return its result."""
     from profilesync.sync.runner import run_sync
 
     def sync(directory, *, force: bool = False):
-        report = run_sync([directory], force=force)
+        report = run_sync([directory], force=force, mode="full")
         (result,) = report.results
         return result
 

@@ -335,3 +335,17 @@ def test_every_run_is_recorded(subtree, make_directory):
     assert (result.directory_name, result.created, result.status) == ("corp", 2, "succeeded")
     assert result.search_base == subtree.people_dn
     assert result.filter_sent == "(objectClass=inetOrgPerson)"
+
+
+def test_people_on_every_page_are_seen(subtree, make_directory, sync_directory, profiles):
+    """With pages of 2, a directory of 7 imports everyone and a re-run deactivates only the deleted one."""
+    dns = subtree.add_people(7)
+    directory = make_directory(subtree, page_size=2)
+    first = sync_directory(directory)
+    subtree.delete(dns[3])
+
+    second = sync_directory(directory)
+
+    assert first.created == 7
+    assert (second.unchanged, second.deactivated) == (6, 1)
+    assert [name for name, p in sorted(profiles(directory).items()) if not p.active] == ["user003"]
