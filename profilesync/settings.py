@@ -134,3 +134,6 @@ PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", 
 # this margin, so clock skew up to the margin cannot hide a change.
 PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS = int(
     os.environ.get("PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS", "900"))
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "people"
