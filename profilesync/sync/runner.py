@@ -9,8 +9,9 @@ directories still run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -38,6 +39,8 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[str, ImportCounts], None]
 
 DIRECTORY_FAILURES = (DirectoryError, DeactivationGuardTripped, SyncRefused, SecretUnreadable,
                       PatternNotUnderstood)
@@ -67,12 +70,14 @@ def run_sync(
     force: bool = False,
     trigger: str = "cli",
     mode: str | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
     """Sync ``directories`` (default: all) and record the run.
 
     ``mode`` None follows the Data Sources settings: incremental when it is on
     (a directory without a watermark still gets its one full pass), full
     otherwise. ``"full"`` and ``"reconciliation"`` force that mode.
+    ``progress(directory_name, counts)`` is called after every page.
     """
     data_sources = DataSourceSettings.load()
     if mode is None:
@@ -80,7 +85,7 @@ def run_sync(
     chosen = list(directories) if directories is not None else list(Directory.objects.all())
     run = SyncRun.objects.create(started_at=timezone.now(), mode=mode, forced=force,
                                  trigger=trigger)
-    results = [_sync_one(run, directory, mode, force) for directory in chosen]
+    results = [_sync_one(run, directory, mode, force, progress) for directory in chosen]
     if mode != SyncMode.RECONCILIATION:
         _advance_last_sync_date(data_sources)
     run.finished_at = timezone.now()
@@ -97,7 +102,7 @@ def _directory_mode(requested: str, state: DirectorySyncState) -> str:
 
 
 def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
-              force: bool) -> DirectoryRunResult:
+              force: bool, progress: Progress | None) -> DirectoryRunResult:
     state = DirectorySyncState.for_directory(directory)
     mode = _directory_mode(requested_mode, state)
     result = DirectoryRunResult.objects.create(
@@ -112,7 +117,8 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
         if refusal:
             raise SyncRefused(f"directory {directory.name!r} cannot be synced: {refusal}")
         with transaction.atomic():
-            _run_passes(directory, state, mode, force, counts, result)
+            _run_passes(directory, state, mode, force, counts, result,
+                        partial(progress, directory.name) if progress else None)
             state.last_success_at = timezone.now()
             state.save()
         counts.finish_errors()
@@ -131,7 +137,8 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
 
 
 def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, force: bool,
-                counts: ImportCounts, result: DirectoryRunResult) -> None:
+                counts: ImportCounts, result: DirectoryRunResult,
+                progress: passes.ProgressCallback | None) -> None:
     """The passes of one directory; ``state`` is changed in memory, saved by the caller."""
     batch_size = settings.PROFILESYNC_SYNC_BATCH_SIZE
     attribute_map = build_attribute_map(directory)
@@ -146,11 +153,12 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
             return
         if mode == SyncMode.FULL:
             result.filter_sent = passes.full_pass(
-                conn, directory, attribute_map, counts, force=force, batch_size=batch_size)
+                conn, directory, attribute_map, counts, force=force, batch_size=batch_size,
+                progress=progress)
             state.last_full_sync_at = timezone.now()
         else:
             result.filter_sent = passes.incremental_pass(
-                conn, directory, attribute_map, counts, state.watermark)
+                conn, directory, attribute_map, counts, state.watermark, progress=progress)
             new_fields = passes.new_field_mappings(attribute_map, state.field_mappings)
             if new_fields:
                 passes.field_fill_pass(conn, directory, attribute_map, new_fields, counts)
