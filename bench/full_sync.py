@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -71,6 +72,9 @@ TARGETS = {
     "resync": {"issue 2": 5.0, "issue 7": 3.0},
 }
 PEAK_TARGET_MB = 400.0
+# A phase is measured again when other processes used more than this share of a core meanwhile.
+DISTURBED_SHARE = 0.1
+DISTURBED_SLACK = 0.05  # seconds of CPU: the machine's own background (kernel threads, daemons)
 
 
 # -- measuring inside a child ------------------------------------------------------------
@@ -358,6 +362,7 @@ class Row:
     kind: str = ""  # floor, fetch, peer, import, resync, info
     database: str = ""
     profiled: bool = False
+    attempts: int = 1
     extra: dict = field(default_factory=dict)
 
 
@@ -389,6 +394,7 @@ class Bench:
         self.rows: list[Row] = []
         self.notes: list[str] = []
         self.server = None
+        self.fields: list[str] = []
 
     # .. directory ..........................................................................
     def load_directory(self) -> None:
@@ -553,35 +559,65 @@ class Bench:
         before = self.cpu_snapshot()
         result = self.child(phase, engine, data_dir, profile=profile)
         delta = self.cpu_delta(before, result["process_cpu_seconds"])
-        row = Row(label, result["seconds"], result["peak_mb"], result["cpu_seconds"], delta,
-                  kind=phase, database=engine if phase != "fetch" else "",
-                  profiled=profile and bool(self.args.profile), extra=result)
-        self.rows.append(row)
-        return row
+        return Row(label, result["seconds"], result["peak_mb"], result["cpu_seconds"], delta,
+                   kind=phase, database=engine if phase != "fetch" else "",
+                   profiled=profile and bool(self.args.profile), extra=result)
+
+    def least_disturbed(self, measure: Callable[[], Row]) -> Row:
+        """Measure; when something else used the machine meanwhile, measure again.
+
+        A phase counts as disturbed when other processes used more than
+        DISTURBED_SHARE of a core over its duration (plus DISTURBED_SLACK). The least disturbed attempt
+        is kept and the number of attempts is shown; nothing is averaged away.
+        """
+        attempts: list[Row] = []
+        for _ in range(1 + self.args.retries):
+            row = measure()
+            attempts.append(row)
+            if row.machine.other <= DISTURBED_SHARE * row.seconds + DISTURBED_SLACK:
+                break
+        best = min(attempts, key=lambda r: r.machine.other - DISTURBED_SHARE * r.seconds)
+        best.attempts = len(attempts)
+        self.rows.append(best)
+        return best
 
     def run_fetch(self) -> None:
-        row = self.measured_child("fetch", "none", self.work_dir, "python-ldap paged fetch, raw bytes")
+        row = self.least_disturbed(lambda: self.measured_child(
+            "fetch", "none", self.work_dir, "python-ldap paged fetch, raw bytes"))
         row.result = f"{row.extra['entries']:,} entries"
 
-    def run_database(self, engine: str) -> None:
+    def fresh_data(self, engine: str) -> Path:
+        """An empty data directory and, for PostgreSQL, an empty database."""
         data_dir = self.work_dir / f"data-{engine}"
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir()
         if engine == "postgres":
             self.fresh_postgres()
-        row = self.measured_child("peer", engine, data_dir, f"ldap3 peer script ({engine})")
+        return data_dir
+
+    def run_database(self, engine: str) -> None:
+        def peer() -> Row:
+            data_dir = self.fresh_data(engine)
+            return self.measured_child("peer", engine, data_dir, f"ldap3 peer script ({engine})")
+
+        row = self.least_disturbed(peer)
         row.result = f"{row.extra['rows']:,} rows upserted"
 
-        # profilesync gets a fresh database of its own, as a new installation would.
-        shutil.rmtree(data_dir, ignore_errors=True)
-        data_dir.mkdir()
-        if engine == "postgres":
-            self.fresh_postgres()
-        setup = self.child("setup", engine, data_dir)
-        self.notes.append(f"{engine}: default fields {', '.join(setup['fields'])}")
-        for phase, label in (("import", "profilesync first full import"),
-                             ("resync", "profilesync re-sync, nothing changed")):
-            row = self.measured_child(phase, engine, data_dir, f"{label} ({engine})", profile=True)
+        def first_import() -> Row:
+            # profilesync gets a fresh database of its own, as a new installation would.
+            data_dir = self.fresh_data(engine)
+            setup = self.child("setup", engine, data_dir)
+            self.fields = setup["fields"]
+            return self.measured_child("import", engine, data_dir,
+                                       f"profilesync first full import ({engine})", profile=True)
+
+        def resync() -> Row:
+            return self.measured_child("resync", engine, self.work_dir / f"data-{engine}",
+                                       f"profilesync re-sync, nothing changed ({engine})",
+                                       profile=True)
+
+        for phase, measure in (("import", first_import), ("resync", resync)):
+            row = self.least_disturbed(measure)
             counts = row.extra["counts"]
             shown = {k: v for k, v in counts.items() if v or k in ("created", "unchanged")}
             row.result = ", ".join(f"{k} {v:,}" for k, v in shown.items())
@@ -593,9 +629,10 @@ class Bench:
                 self.notes.append(f"note: profilesync {phase} requested "
                                   f"{', '.join(row.extra['requested_attributes'])}; the floor, "
                                   f"fetch and peer request {', '.join(ATTRIBUTES)}")
+        self.notes.append(f"{engine}: default fields {', '.join(self.fields)}")
         if engine == "sqlite":
-            self.notes.append(f"sqlite database after the runs: "
-                              f"{(data_dir / 'profilesync.sqlite3').stat().st_size / 1e6:.0f} MB")
+            size = (self.work_dir / "data-sqlite" / "profilesync.sqlite3").stat().st_size
+            self.notes.append(f"sqlite database after the runs: {size / 1e6:.0f} MB")
 
     # .. report ..............................................................................
     def check_counts(self) -> list[str]:
@@ -630,9 +667,10 @@ class Bench:
             start = row.extra.get("start_mb")
             start = f"{start:.0f}" if start is not None else ""
             label = row.label + (" [profiled]" if row.profiled else "")
+            result = row.result + (f" ({row.attempts} tries)" if row.attempts > 1 else "")
             target = target_text(row, ratio, peers.get(row.database))
             print(f"{label:<48} {row.seconds:>8.2f} {ratio:>8.1f} {peak:>8} {start:>8} {cpu:>7} "
-                  f"{slapd:>8} {pg:>6} {other:>7}  {row.result:<30} {target}")
+                  f"{slapd:>8} {pg:>6} {other:>7}  {result:<30} {target}")
         print()
         print("targets at 100,000 users on the 2-core machine: first import <= 10x floor (issue 2; "
               "issue 7: <= 5x and at least 2x faster than the peer),\n  unchanged re-sync <= 5x "
@@ -729,6 +767,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wait-idle", type=float, default=120, metavar="SECONDS",
                         help="before each phase wait up to this long for the machine to be idle "
                              "(default 120; 0 turns it off)")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="measure a phase again up to this many times when other processes "
+                             "used the machine meanwhile (default 2)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
