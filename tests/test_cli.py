@@ -117,6 +117,29 @@ def test_sync_of_a_non_syncable_directory_exits_1_with_the_reason(subtree, make_
     assert "internal directory" in errors[0]["message"]
 
 
+@pytest.mark.django_db
+def test_sync_of_all_directories_passes_over_those_that_cannot_be_synced(subtree, make_directory):
+    """An internal directory kept next to an LDAP one does not make every scheduled sync fail."""
+    subtree.add_people(2)
+    make_directory(subtree, name="local", type="internal")
+    make_directory(subtree, name="corp")
+
+    report = json.loads(run("sync", "--json"))  # exit 1 would raise SystemExit here
+
+    assert report["ok"] is True
+    assert set(report["directories"]) == {"corp"}
+    assert report["directories"]["corp"]["created"] == 2
+
+
+@pytest.mark.django_db
+def test_unsyncable_directory_is_accepted_with_a_note(fresh_install):
+    """Adding a Crowd directory works without a URL and says that it will not be synced."""
+    output = run("directory", "add", "crowd", "--type", "crowd")
+
+    assert "will not be synced" in output
+    assert Directory.objects.get(name="crowd").sync_refusal()
+
+
 # -- export ------------------------------------------------------------------
 
 @pytest.mark.django_db

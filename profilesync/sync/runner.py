@@ -72,7 +72,7 @@ def run_sync(
     mode: str | None = None,
     progress: Progress | None = None,
 ) -> RunReport:
-    """Sync ``directories`` (default: all) and record the run.
+    """Sync ``directories`` (default: every syncable one) and record the run.
 
     ``mode`` None follows the Data Sources settings: incremental when it is on
     (a directory without a watermark still gets its one full pass), full
@@ -82,7 +82,12 @@ def run_sync(
     data_sources = DataSourceSettings.load()
     if mode is None:
         mode = SyncMode.INCREMENTAL if data_sources.incremental_sync else SyncMode.FULL
-    chosen = list(directories) if directories is not None else list(Directory.objects.all())
+    if directories is None:
+        # Internal and remote-server directories are configuration, not sources: a run
+        # over "all" skips them, and only a run that names one refuses it with the reason.
+        chosen = [d for d in Directory.objects.all() if d.sync_refusal() is None]
+    else:
+        chosen = list(directories)
     run = SyncRun.objects.create(started_at=timezone.now(), mode=mode, forced=force,
                                  trigger=trigger)
     results = [_sync_one(run, directory, mode, force, progress) for directory in chosen]
