@@ -272,3 +272,17 @@ def test_paged_search_sees_everyone_past_the_server_size_limit(
     result = sync_directory(directory)
 
     assert (result.status, result.created) == (RunStatus.SUCCEEDED, 3 * SIZE_LIMIT + 2)
+
+
+def test_start_tls_refused_by_the_server_fails_naming_tls(subtree, synced, sync_directory):
+    """Turning on StartTLS against a server without TLS fails with a TLS error, changing nothing."""
+    directory, _dns = synced
+    update_directory(directory, {"start_tls": True})
+    before = snapshot(directory)
+
+    result = sync_directory(directory)
+
+    assert result.status == RunStatus.FAILED
+    message = result.errors[0]["message"]
+    assert "StartTLS" in message and directory.urls[0] in message
+    assert snapshot(directory) == before
