@@ -285,4 +285,5 @@ def test_start_tls_refused_by_the_server_fails_naming_tls(subtree, synced, sync_
     assert result.status == RunStatus.FAILED
     message = result.errors[0]["message"]
     assert "StartTLS" in message and directory.urls[0] in message
+    assert "does not offer StartTLS" in message and "turn StartTLS off" in message
     assert snapshot(directory) == before

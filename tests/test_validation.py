@@ -98,3 +98,13 @@ def test_deactivation_limit_is_a_percentage():
     with pytest.raises(InvalidSetting) as caught:
         validation.check_share_percent(120, "max_deactivate_percent")
     assert caught.value.setting == "max_deactivate_percent"
+
+
+@pytest.mark.parametrize("name", ["My Dir", "", "a/b", "-lead", "x" * 65])
+def test_directory_name_must_be_typable(name):
+    """A directory name with spaces or slashes is refused, naming the setting and an example."""
+    from profilesync.directories.validation import check_name
+
+    with pytest.raises(InvalidSetting) as refused:
+        check_name(name)
+    assert refused.value.setting == "name" and "corp-ldap" in refused.value.message

@@ -69,6 +69,7 @@ def apply_options(directory: Directory, options: dict[str, Any]) -> None:
 
 @transaction.atomic
 def create_directory(name: str, options: dict[str, Any]) -> Directory:
+    validation.check_name(name)
     if Directory.objects.filter(name=name).exists():
         raise InvalidSetting("name", f"a directory named {name!r} exists; use `directory set`")
     if not options.get("urls") and options.get("type", "ldap") in ("ldap", "delegated"):

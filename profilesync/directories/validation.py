@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 import ldap.dn
 
 from profilesync.errors import InvalidSetting
 from profilesync.ldapclient.connection import validate_url
 from profilesync.ldapclient.timestamps import parse_pattern
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def check_name(name: str, setting: str = "name") -> str:
+    """A directory name is typed in commands and URLs: letters, digits, - and _."""
+    if not _NAME.match(name):
+        raise InvalidSetting(
+            setting, f"{name!r} must be 1 to 64 letters, digits, - or _, e.g. corp-ldap")
+    return name
 
 
 def check_url(url: str, setting: str = "url") -> str:

@@ -73,6 +73,10 @@ def _open_one(url: str, settings: ConnectionSettings) -> LDAPObject:
             conn.start_tls_s()
         except ldap.SERVER_DOWN as exc:
             raise DirectoryUnreachable(f"no LDAP server answered at {url}") from exc
+        except (ldap.PROTOCOL_ERROR, ldap.UNAVAILABLE, ldap.UNWILLING_TO_PERFORM) as exc:
+            raise TLSFailure(
+                f"{url} does not offer StartTLS: {describe_ldap_error(exc)}", setting="start_tls",
+                hint="use ldaps:// if the server offers it, or turn StartTLS off") from exc
         except ldap.LDAPError as exc:
             raise TLSFailure(f"StartTLS with {url} failed: {describe_ldap_error(exc)}") from exc
     return conn
