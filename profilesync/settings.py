@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "profilesync.directories",
     "profilesync.profiles",
     "profilesync.sync",
+    "django_tasks",
+    "django_tasks_db",
+    "profilesync.scheduling",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +137,18 @@ PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", 
 # this margin, so clock skew up to the margin cannot hide a change.
 PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS = int(
     os.environ.get("PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS", "900"))
+
+# Background work: tasks queued in the database, run by `profilesync worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# A running sync holds a lease for this long and renews it this often; a worker that
+# dies stops renewing, and the next run takes over once the lease has expired.
+PROFILESYNC_SYNC_LEASE_SECONDS = float(os.environ.get("PROFILESYNC_SYNC_LEASE_SECONDS", "600"))
+PROFILESYNC_SYNC_LEASE_RENEW_SECONDS = float(
+    os.environ.get("PROFILESYNC_SYNC_LEASE_RENEW_SECONDS", "60"))
+# How often each worker's scheduler looks for a due slot (`profilesync worker --schedule-interval`).
+PROFILESYNC_SCHEDULER_INTERVAL_SECONDS = float(
+    os.environ.get("PROFILESYNC_SCHEDULER_INTERVAL_SECONDS", "10"))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "people"

@@ -229,3 +229,119 @@ def profiles_by_username(directory) -> dict:
 def profiles() -> Callable[..., dict]:
     """``profiles(directory)`` -> {username: Profile} as stored now."""
     return profiles_by_username
+
+
+# -- the command line and subprocesses -------------------------------------
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
+    """``cli(*argv)``: run `profilesync ARGV` in this process as the console script does.
+
+    Returns (exit code, stdout, stderr).
+    """
+    from profilesync.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def profilesync_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for a `profilesync` subprocess working on this test's database.
+
+    Same database, secret key (bind passwords stay readable), media folder and
+    time zone as the test; a private data folder.
+    """
+    from urllib.parse import quote
+
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        credentials = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+        url = f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PROFILESYNC_DATABASE_URL": url,
+            "PROFILESYNC_SECRET_KEY": settings.SECRET_KEY,
+            "PROFILESYNC_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            "PROFILESYNC_MEDIA_DIR": str(settings.MEDIA_ROOT),
+            "PROFILESYNC_TIME_ZONE": settings.TIME_ZONE}
+
+
+# -- waiting and slow networks (scheduling tests) --------------------------
+
+@pytest.fixture
+def wait_for() -> Callable[..., object]:
+    """``wait_for(condition, what=..., timeout=30)``: poll until true, fail at the deadline.
+
+    Tests of workers and leases wait for a state, never for a time: they assert
+    what happened, and the deadline only turns a hang into a failure.
+    """
+    import time
+
+    def wait(condition: Callable[[], object], *, what: str, timeout: float = 30.0) -> object:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
+            time.sleep(0.05)
+
+    return wait
+
+
+@pytest.fixture
+def race() -> Callable[..., list]:
+    """``race(count, action)``: run ``action`` in ``count`` threads released together.
+
+    Returns their results. Each thread has its own database connection (so the
+    test needs committed data: ``django_db(transaction=True)``) and closes it.
+    """
+    import threading
+
+    from django.db import connections
+
+    def run(count: int, action: Callable[[], object]) -> list:
+        barrier = threading.Barrier(count)
+        results: list = [None] * count
+        errors: list[BaseException] = []
+
+        def contender(index: int) -> None:
+            try:
+                barrier.wait(timeout=30)
+                results[index] = action()
+            except BaseException as exc:  # reported in the test's own thread below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=contender, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors, errors
+        return results
+
+    return run
+
+
+@pytest.fixture
+def stalling_relay(slapd_server: SlapdServer) -> Iterator[object]:
+    """A relay to the session slapd (``.uri``) whose answers a test can ``hold()`` and ``release()``."""
+    from profilesync.testing.stalling_relay import StallingRelay
+
+    with StallingRelay("127.0.0.1", slapd_server.port) as relay:
+        yield relay

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
+from django.core.management.base import CommandError
+
 from profilesync.directories.models import Directory
 from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.scheduling.exclusive import SyncAlreadyRunning, run_sync_exclusively
+from profilesync.scheduling.tasks import enqueue_sync
 from profilesync.sync.models import SyncMode
-from profilesync.sync.runner import run_sync
 
 
 class Command(ProfilesyncCommand):
@@ -25,9 +28,12 @@ class Command(ProfilesyncCommand):
         parser.add_argument("--force", action="store_true",
                             help="deactivate users even past the directory's deactivation limit")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--background", action="store_true",
+                            help="run now in a worker (`profilesync worker`): queue the run "
+                            "and return at once")
 
     def handle(self, *args, full: bool, directory: str | None, force: bool, json: bool,
-               reconcile: bool = False, **options) -> None:
+               reconcile: bool = False, background: bool = False, **options) -> None:
         directories = None
         if directory is not None:
             chosen = Directory.objects.filter(name=directory).first()
@@ -35,7 +41,16 @@ class Command(ProfilesyncCommand):
                 raise usage_error(f"--directory: no directory named {directory!r}")
             directories = [chosen]
         mode = SyncMode.FULL if full else SyncMode.RECONCILIATION if reconcile else None
-        report = run_sync(directories, force=force, trigger="cli", mode=mode)
+        if background:
+            queued = enqueue_sync(trigger="manual", force=force, mode=mode,
+                                  directory_names=[directory] if directory else None)
+            self.stdout.write(_dumps({"queued": True, "task": queued.id}) if json else
+                              f"sync queued as task {queued.id}; a worker runs it next")
+            return
+        try:
+            report = run_sync_exclusively(directories, force=force, trigger="cli", mode=mode)
+        except SyncAlreadyRunning as exc:
+            raise CommandError(f"{exc}; try again when it has finished", returncode=1) from exc
         if json:
             self.stdout.write(_dumps(report.as_json()))
         else:

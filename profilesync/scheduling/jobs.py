@@ -1,0 +1,29 @@
+"""The scheduled jobs this installation knows, with their default schedules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # the key in the Schedule table and on the command line
+    title: str  # what an administrator reads
+    default_cron: str
+    task_path: str  # the django-tasks task that does the work, "module.attribute"
+
+    @property
+    def task(self):
+        return import_string(self.task_path)
+
+
+BULK_PROFILE_UPDATE = Job(
+    name="bulk_profile_update",
+    title="Bulk profile update (LDAP sync)",
+    default_cron="0 */3 * * *",
+    task_path="profilesync.scheduling.tasks.bulk_profile_update",
+)
+
+JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE,)}
