@@ -170,13 +170,18 @@ def _fail_task_of_stopped_worker(worker_id: str, message: str) -> None:
     django-tasks-db never looks at a claimed task again; without this the task
     table would show the killed worker's task as running for good.
     """
-    stuck = [task for task in DBTaskResult.objects.filter(
-                 status=TaskResultStatus.RUNNING, task_path=BULK_PROFILE_UPDATE.task_path)
-             if task.worker_ids and task.worker_ids[-1] == worker_id]
-    for task in stuck:
-        DBTaskResult.objects.filter(pk=task.pk, status=TaskResultStatus.RUNNING).update(
-            status=TaskResultStatus.FAILED, finished_at=timezone.now(),
-            exception_class_path=f"{__name__}.WorkerStopped", traceback=message)
+    try:
+        stuck = [task for task in DBTaskResult.objects.filter(
+                     status=TaskResultStatus.RUNNING, task_path=BULK_PROFILE_UPDATE.task_path)
+                 if task.worker_ids and task.worker_ids[-1] == worker_id]
+        for task in stuck:
+            DBTaskResult.objects.filter(pk=task.pk, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED, finished_at=timezone.now(),
+                exception_class_path=f"{__name__}.WorkerStopped", traceback=message)
+    except DatabaseError as exc:
+        # Bookkeeping only: the run goes ahead, the old task stays "running" in the table.
+        log.error("could not mark the stopped worker's task failed worker=%s error=%s",
+                  worker_id, exc)
 
 
 def _record_stopped_run(run_id: int, holder: str, message: str) -> None:
