@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/data-sources/check-pattern/<int:pk>", sync_views.check_directory_pattern,
          name="check-pattern"),
     path("admin/sync/", sync_views.sync_report, name="sync-report"),
+    path("admin/sync/run-now", sync_views.run_now, name="sync-run-now"),
     path("admin/sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),
 ]

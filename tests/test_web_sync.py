@@ -120,3 +120,14 @@ def test_report_lists_runs_and_the_detail_explains_one(admin_client, synced_dire
     assert "modifyTimestamp&gt;=" in detail
     assert "yyyyMMddHHmmssZ" in detail
     assert result.watermark_source in detail or "contextCSN" in detail
+
+
+def test_run_now_queues_the_sync_for_a_worker(admin_client, synced_directory):
+    """"Run now" queues the scheduled job's task; the page says a worker will start it."""
+    from django_tasks_db.models import DBTaskResult
+
+    response = admin_client.post("/admin/sync/run-now", follow=True)
+
+    assert "Sync queued" in response.content.decode()
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["kwargs"]["trigger"] == "manual"

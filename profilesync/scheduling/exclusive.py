@@ -28,7 +28,7 @@ from profilesync.directories.models import Directory
 from profilesync.sync.models import DirectoryRunResult, RunStatus, SyncRun
 from profilesync.sync.runner import RunReport, run_sync
 
-from .jobs import BULK_PROFILE_UPDATE
+from .jobs import JOBS
 from .lease import Heartbeat, HeldLease, LeaseHeld, LeaseState, acquire, release, renew
 from .models import InterruptedRun
 
@@ -172,7 +172,8 @@ def _fail_task_of_stopped_worker(worker_id: str, message: str) -> None:
     """
     try:
         stuck = [task for task in DBTaskResult.objects.filter(
-                     status=TaskResultStatus.RUNNING, task_path=BULK_PROFILE_UPDATE.task_path)
+                     status=TaskResultStatus.RUNNING,
+                     task_path__in=[job.task_path for job in JOBS.values()])
                  if task.worker_ids and task.worker_ids[-1] == worker_id]
         for task in stuck:
             DBTaskResult.objects.filter(pk=task.pk, status=TaskResultStatus.RUNNING).update(

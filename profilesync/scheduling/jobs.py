@@ -26,4 +26,14 @@ BULK_PROFILE_UPDATE = Job(
     task_path="profilesync.scheduling.tasks.bulk_profile_update",
 )
 
-JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE,)}
+# Where a directory offers no syncrepl (Active Directory, OpenLDAP without
+# syncprov), deletions and users who left the filter are only found by comparing
+# unique IDs; once a night keeps that cost (one ID-only read of every user) small.
+LDAP_RECONCILIATION = Job(
+    name="ldap_reconciliation",
+    title="LDAP reconciliation (deleted users)",
+    default_cron="30 2 * * *",
+    task_path="profilesync.scheduling.tasks.ldap_reconciliation",
+)
+
+JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE, LDAP_RECONCILIATION)}

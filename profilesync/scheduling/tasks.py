@@ -7,6 +7,7 @@ import logging
 from django_tasks import TaskContext, TaskResult, task
 
 from profilesync.directories.models import Directory
+from profilesync.sync.models import SyncMode
 
 from .exclusive import SyncAlreadyRunning, run_sync_exclusively, worker_holder
 
@@ -25,6 +26,24 @@ def bulk_profile_update(context: TaskContext, trigger: str = "schedule", slot: s
     When a sync is already running the task ends without running another: the
     running one is doing the same work, and the next slot comes soon enough.
     """
+    return _run_under_lease(context, trigger=trigger, slot=slot, directory_names=directory_names,
+                            force=force, mode=mode)
+
+
+@task(takes_context=True)
+def ldap_reconciliation(context: TaskContext, trigger: str = "schedule",
+                        slot: str | None = None) -> dict:
+    """Deactivate users deleted from, or gone from the filter of, every syncable directory.
+
+    Its guard is the full sync's: a reconciliation that would deactivate more
+    than a directory's limit deactivates nobody and fails that directory.
+    """
+    return _run_under_lease(context, trigger=trigger, slot=slot, directory_names=None,
+                            force=False, mode=SyncMode.RECONCILIATION)
+
+
+def _run_under_lease(context: TaskContext, *, trigger: str, slot: str | None,
+                     directory_names: list[str] | None, force: bool, mode: str | None) -> dict:
     worker_ids = context.task_result.worker_ids
     holder = worker_holder(worker_ids[-1]) if worker_ids else None
     directories = None

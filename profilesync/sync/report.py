@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from .models import DirectoryRunResult, SyncRun
@@ -26,6 +27,14 @@ def result_as_json(result: DirectoryRunResult) -> dict:
     }
 
 
+def interruption_of(run: SyncRun) -> str:
+    """Why the run ended without finishing (its worker stopped), or ""."""
+    try:
+        return run.interruption.message
+    except ObjectDoesNotExist:
+        return ""
+
+
 def run_as_json(run: SyncRun) -> dict:
     return {
         "run": run.pk,
@@ -36,6 +45,7 @@ def run_as_json(run: SyncRun) -> dict:
         "status": run.status,
         "trigger": run.trigger,
         "forced": run.forced,
+        "interrupted": interruption_of(run),
         "directories": {r.directory_name: result_as_json(r) for r in run.results.all()},
     }
 
@@ -44,6 +54,8 @@ def run_as_lines(run: SyncRun, *, detail: bool = False) -> list[str]:
     duration = f"{run.duration_seconds:.2f} s" if run.duration_seconds is not None else "running"
     lines = [f"#{run.pk}  {_time(run.started_at)}  {duration}  {run.mode}  {run.trigger}  "
              f"{run.status}"]
+    if interruption_of(run):
+        lines.append(f"    interrupted: {interruption_of(run)}")
     for r in run.results.all():
         lines.append(f"    {r.directory_name}: {r.status} ({r.mode}), created {r.created}, "
                      f"updated {r.updated}, unchanged {r.unchanged}, "

@@ -22,6 +22,7 @@ from .datasources import set_last_sync_date, time_zone_name
 from .forms import DataSourcesForm
 from .models import DataSourceSettings, SyncRun
 from .pattern_check import check_pattern, preview_next_run
+from .report import interruption_of
 
 system_administrator_required = user_passes_test(lambda user: user.is_superuser)
 
@@ -77,6 +78,19 @@ def sync_report(request: HttpRequest) -> HttpResponse:
 
 
 @system_administrator_required
+@require_POST
+def run_now(request: HttpRequest) -> HttpResponse:
+    """Queue "Bulk profile update (LDAP sync)" for the next free worker."""
+    from profilesync.scheduling.tasks import enqueue_sync
+
+    queued = enqueue_sync(trigger="manual", force=request.POST.get("force") == "on")
+    messages.success(request, f"Sync queued (task {queued.id}); a worker starts it shortly. "
+                     "This page refreshes while it runs.")
+    return redirect("sync-report")
+
+
+@system_administrator_required
 def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun.objects.prefetch_related("results"), pk=pk)
-    return render(request, "sync/run_detail.html", {"run": run})
+    return render(request, "sync/run_detail.html",
+                  {"run": run, "interruption": interruption_of(run)})

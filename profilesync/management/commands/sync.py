@@ -11,13 +11,20 @@ from profilesync.directories.models import Directory
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.scheduling.exclusive import SyncAlreadyRunning, run_sync_exclusively
 from profilesync.scheduling.tasks import enqueue_sync
-from profilesync.sync.models import SyncMode
+from profilesync.sync.models import SyncMode, SyncRun
+from profilesync.sync.report import run_as_json, run_as_lines
 
 
 class Command(ProfilesyncCommand):
     help = "Import users and profile fields from every syncable directory (or one)."
 
     def add_arguments(self, parser) -> None:
+        parser.add_argument("action", nargs="?", choices=["report"],
+                            help="`report`: print the sync report (the last runs) instead of "
+                            "syncing")
+        parser.add_argument("--run", type=int, help="with report: show this run in detail")
+        parser.add_argument("--limit", type=int, default=10,
+                            help="with report: how many runs (default 10)")
         modes = parser.add_mutually_exclusive_group()
         modes.add_argument("--full", action="store_true",
                            help="read every user, even when incremental sync is on")
@@ -33,7 +40,11 @@ class Command(ProfilesyncCommand):
                             "and return at once")
 
     def handle(self, *args, full: bool, directory: str | None, force: bool, json: bool,
-               reconcile: bool = False, background: bool = False, **options) -> None:
+               reconcile: bool = False, background: bool = False, action: str | None = None,
+               run: int | None = None, limit: int = 10, **options) -> None:
+        if action == "report":
+            self._report(run, limit, json)
+            return
         directories = None
         if directory is not None:
             chosen = Directory.objects.filter(name=directory).first()
@@ -48,7 +59,11 @@ class Command(ProfilesyncCommand):
                               f"sync queued as task {queued.id}; a worker runs it next")
             return
         try:
-            report = run_sync_exclusively(directories, force=force, trigger="cli", mode=mode)
+            progress = None if json or not sys.stderr.isatty() else _print_progress
+            report = run_sync_exclusively(directories, force=force, trigger="cli", mode=mode,
+                                          progress=progress)
+            if progress is not None:
+                sys.stderr.write("\n")
         except SyncAlreadyRunning as exc:
             raise CommandError(f"{exc}; try again when it has finished", returncode=1) from exc
         if json:
@@ -59,17 +74,34 @@ class Command(ProfilesyncCommand):
             sys.exit(1)
 
     def _print_summary(self, report) -> None:
-        run = report.run
-        self.stdout.write(f"sync run {run.pk} ({run.mode}) {run.status} "
-                          f"in {run.duration_seconds:.2f} s")
-        for result in report.results:
-            self.stdout.write(
-                f"  {result.directory_name}: {result.status}, created {result.created}, "
-                f"updated {result.updated}, unchanged {result.unchanged}, "
-                f"deactivated {result.deactivated}, failed {result.failed}")
-            for error in result.errors[:10]:
-                where = f"{error['dn']}: " if error["dn"] else ""
-                self.stdout.write(f"    {where}{error['message']}")
+        for line in run_as_lines(report.run):
+            self.stdout.write(line)
+
+    def _report(self, run_id: int | None, limit: int, as_json: bool) -> None:
+        runs = SyncRun.objects.prefetch_related("results")
+        if run_id is not None:
+            runs = runs.filter(pk=run_id)
+            if not runs:
+                raise usage_error(f"--run: no sync run #{run_id}; `profilesync sync report` "
+                                  "lists them")
+        chosen = list(runs[:limit])
+        if as_json:
+            self.stdout.write(_dumps([run_as_json(r) for r in chosen]))
+            return
+        if not chosen:
+            self.stdout.write("no sync run yet; `profilesync sync` runs one")
+        for recorded in chosen:
+            for line in run_as_lines(recorded, detail=run_id is not None):
+                self.stdout.write(line)
+
+
+def _print_progress(directory_name: str, counts) -> None:
+    """One self-overwriting line on the terminal while pages come in."""
+    read = counts.created + counts.updated + counts.unchanged + counts.failed
+    sys.stderr.write(f"\r  {directory_name}: {read} users read (created {counts.created}, "
+                     f"updated {counts.updated}, unchanged {counts.unchanged}, "
+                     f"failed {counts.failed})")
+    sys.stderr.flush()
 
 
 def _dumps(value: object) -> str:
