@@ -152,3 +152,13 @@ PROFILESYNC_SCHEDULER_INTERVAL_SECONDS = float(
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "people"
+
+# Caches hold what several processes must see while it changes, e.g. the progress of
+# a running sync (its database writes are invisible until the directory's part commits).
+# One machine: files in the data dir. Several machines: Redis, shared by all of them.
+if os.environ.get("PROFILESYNC_REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": os.environ["PROFILESYNC_REDIS_URL"]}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(DATA_DIR / "cache")}}

@@ -41,8 +41,10 @@ _subtree_numbers = itertools.count(1)
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_media_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Pictures written by syncs land in a temporary folder, never in ./var."""
-    override = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
+    """Pictures and cached sync progress land in temporary folders, never in ./var."""
+    cache = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                         "LOCATION": str(tmp_path_factory.mktemp("cache"))}}
+    override = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")), CACHES=cache)
     override.enable()
     yield
     override.disable()

@@ -131,3 +131,31 @@ def test_run_now_queues_the_sync_for_a_worker(admin_client, synced_directory):
     assert "Sync queued" in response.content.decode()
     (task,) = DBTaskResult.objects.all()
     assert task.args_kwargs["kwargs"]["trigger"] == "manual"
+
+
+def test_running_sync_shows_its_progress_on_the_run_page(admin_client, subtree, make_directory,
+                                                         monkeypatch):
+    """While a run is still reading pages, its page shows how many users were read so far."""
+    from profilesync.sync import passes
+
+    subtree.add_people(3)
+    directory = make_directory(subtree, page_size=1)
+    seen_pages = []
+    real_plan_page = passes.plan_page
+
+    def plan_page_and_look(page, *args, **kwargs):
+        plan = real_plan_page(page, *args, **kwargs)
+        if len(seen_pages) == 1:  # the second page: one page is published already
+            from profilesync.sync.models import SyncRun
+
+            run = SyncRun.objects.get(status="running")
+            seen_pages.append(admin_client.get(f"/admin/sync/{run.pk}/").content.decode())
+        else:
+            seen_pages.append(None)
+        return plan
+
+    monkeypatch.setattr(passes, "plan_page", plan_page_and_look)
+    run_sync([directory])
+
+    assert "In progress" in seen_pages[1]
+    assert "corp: 1 users read (created 1" in seen_pages[1]

@@ -37,6 +37,7 @@ from .models import (
     SyncMode,
     SyncRun,
 )
+from .progress import publish_progress
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,12 @@ def run_sync(
         chosen = list(directories)
     run = SyncRun.objects.create(started_at=timezone.now(), mode=mode, forced=force,
                                  trigger=trigger)
-    results = [_sync_one(run, directory, mode, force, progress) for directory in chosen]
+    def report_progress(directory_name: str, counts: ImportCounts) -> None:
+        publish_progress(run.pk, directory_name, counts)
+        if progress is not None:
+            progress(directory_name, counts)
+
+    results = [_sync_one(run, directory, mode, force, report_progress) for directory in chosen]
     if mode != SyncMode.RECONCILIATION:
         _advance_last_sync_date(data_sources)
     run.finished_at = timezone.now()
@@ -107,7 +113,7 @@ def _directory_mode(requested: str, state: DirectorySyncState) -> str:
 
 
 def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
-              force: bool, progress: Progress | None) -> DirectoryRunResult:
+              force: bool, progress: Progress) -> DirectoryRunResult:
     state = DirectorySyncState.for_directory(directory)
     mode = _directory_mode(requested_mode, state)
     result = DirectoryRunResult.objects.create(
@@ -123,7 +129,7 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
             raise SyncRefused(f"directory {directory.name!r} cannot be synced: {refusal}")
         with transaction.atomic():
             _run_passes(directory, state, mode, force, counts, result,
-                        partial(progress, directory.name) if progress else None)
+                        partial(progress, directory.name))
             state.last_success_at = timezone.now()
             state.save()
         counts.finish_errors()

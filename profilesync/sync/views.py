@@ -22,6 +22,7 @@ from .datasources import set_last_sync_date, time_zone_name
 from .forms import DataSourcesForm
 from .models import DataSourceSettings, SyncRun
 from .pattern_check import check_pattern, preview_next_run
+from .progress import read_progress
 from .report import interruption_of
 
 system_administrator_required = user_passes_test(lambda user: user.is_superuser)
@@ -92,5 +93,6 @@ def run_now(request: HttpRequest) -> HttpResponse:
 @system_administrator_required
 def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(SyncRun.objects.prefetch_related("results"), pk=pk)
-    return render(request, "sync/run_detail.html",
-                  {"run": run, "interruption": interruption_of(run)})
+    return render(request, "sync/run_detail.html", {
+        "run": run, "interruption": interruption_of(run),
+        "progress": read_progress(run.pk) if run.status == "running" else {}})
