@@ -388,6 +388,10 @@ def postgres_cpu_seconds() -> float:
 
 
 class Bench:
+    # The script a child runs as ``SCRIPT --phase NAME --config FILE``. Another benchmark
+    # that reuses this class for phases of its own (bench/incremental_sync.py) names itself.
+    script = Path(__file__).resolve()
+
     def __init__(self, args: argparse.Namespace, work_dir: Path):
         self.args = args
         self.work_dir = work_dir
@@ -513,7 +517,9 @@ class Bench:
             admin.execute(f'CREATE DATABASE "{name}"')
 
     # .. children ............................................................................
-    def child(self, phase: str, engine: str, data_dir: Path, profile: bool = False) -> dict:
+    def child(self, phase: str, engine: str, data_dir: Path, profile: bool = False,
+              extra: dict | None = None) -> dict:
+        """Run ``phase`` in a child process; ``extra`` goes into its config as is."""
         result_file = self.work_dir / f"result-{engine}-{phase}.json"
         config = {
             "ldap_uri": self.server.ldap_uri,
@@ -527,6 +533,7 @@ class Bench:
             "result_file": str(result_file),
             "profile_dir": str(self.args.profile) if profile and self.args.profile else "",
             "profiler": self.args.profiler,
+            **(extra or {}),
         }
         config_path = self.work_dir / f"config-{engine}-{phase}.json"
         config_path.write_text(json.dumps(config))
@@ -536,7 +543,7 @@ class Bench:
         env.pop("PROFILESYNC_MEDIA_DIR", None)
         if engine == "postgres":
             env["PROFILESYNC_DATABASE_URL"] = self.args.postgres_url
-        command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase,
+        command = [sys.executable, str(self.script), "--phase", phase,
                    "--config", str(config_path)]
         if profile and self.args.profile and self.args.profiler == "py-spy":
             out = Path(self.args.profile) / f"{engine}-{phase}"
@@ -554,10 +561,10 @@ class Bench:
         return result
 
     def measured_child(self, phase: str, engine: str, data_dir: Path, label: str,
-                       profile: bool = False) -> Row:
+                       profile: bool = False, extra: dict | None = None) -> Row:
         self.wait_for_idle()
         before = self.cpu_snapshot()
-        result = self.child(phase, engine, data_dir, profile=profile)
+        result = self.child(phase, engine, data_dir, profile=profile, extra=extra)
         delta = self.cpu_delta(before, result["process_cpu_seconds"])
         return Row(label, result["seconds"], result["peak_mb"], result["cpu_seconds"], delta,
                    kind=phase, database=engine if phase != "fetch" else "",
