@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "profilesync.directories",
     "profilesync.profiles",
     "profilesync.sync",
+    "profilesync.accounts",
     "django_tasks",
     "django_tasks_db",
     "profilesync.scheduling",
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "profilesync.accounts.context.roles",
             ],
         },
     },
@@ -108,6 +111,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Static files are served by the app itself (WhiteNoise) straight from the packages'
+# static folders: no collectstatic step and no separate web server.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(os.environ.get("PROFILESYNC_MEDIA_DIR", DATA_DIR / "media")).resolve()
 MEDIA_URL = "media/"
 STORAGES = {
@@ -152,6 +159,20 @@ PROFILESYNC_SCHEDULER_INTERVAL_SECONDS = float(
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "people"
+# Directory users log in with their directory password; local accounts (the first
+# administrator) with a local one.
+AUTHENTICATION_BACKENDS = [
+    "profilesync.accounts.backends.DirectoryBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins allowed per user name and per address within the window.
+PROFILESYNC_LOGIN_WINDOW_SECONDS = int(os.environ.get("PROFILESYNC_LOGIN_WINDOW_SECONDS", "900"))
+PROFILESYNC_LOGIN_MAX_FAILURES_PER_USER = int(
+    os.environ.get("PROFILESYNC_LOGIN_MAX_FAILURES_PER_USER", "5"))
+PROFILESYNC_LOGIN_MAX_FAILURES_PER_ADDRESS = int(
+    os.environ.get("PROFILESYNC_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 # Caches hold what several processes must see while it changes, e.g. the progress of
 # a running sync (its database writes are invisible until the directory's part commits).

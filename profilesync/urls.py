@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from profilesync.accounts.forms import ThrottledLoginForm
 from profilesync.profiles import views
 from profilesync.sync import views as sync_views
 
@@ -9,7 +10,8 @@ urlpatterns = [
     path("people/<int:pk>/", views.profile_page, name="profile"),
     path("people/<int:pk>/picture", views.profile_picture, name="profile-picture"),
     path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledLoginForm),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="people"), name="logout"),
     path("admin/data-sources/", sync_views.data_sources, name="data-sources"),
     path("admin/data-sources/check-pattern/<int:pk>", sync_views.check_directory_pattern,

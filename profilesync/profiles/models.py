@@ -7,6 +7,7 @@ person and decides "unchanged" without decoding or comparing values.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from profilesync.directories.models import Directory
@@ -80,6 +81,9 @@ class Profile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # The login of this person, made at their first directory login.
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="profile")
 
     class Meta:
         ordering = ["display_name", "username"]

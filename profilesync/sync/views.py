@@ -7,12 +7,12 @@ report a place in the browser now, with the same checks as the CLI.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from profilesync.accounts.roles import system_administrator_required
 from profilesync.directories.models import Directory
 from profilesync.directories.services import update_directory
 from profilesync.ldapclient.errors import DirectoryError
@@ -24,8 +24,6 @@ from .models import DataSourceSettings, SyncRun
 from .pattern_check import check_pattern, preview_next_run
 from .progress import read_progress
 from .report import interruption_of
-
-system_administrator_required = user_passes_test(lambda user: user.is_superuser)
 
 REPORT_PAGE_SIZE = 50
 

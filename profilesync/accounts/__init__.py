@@ -1,0 +1,1 @@
+"""Who may sign in and what they may do: roles, directory login, login throttling."""

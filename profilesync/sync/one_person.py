@@ -1,0 +1,66 @@
+"""Import or refresh one person, outside a run: at login and when the edit dialog opens.
+
+The same plan and write stages as a run, fed with a one-entry page, so a
+profile made at login is the profile the next sync would have made.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from ldap.ldapobject import LDAPObject
+
+from profilesync.directories.models import Directory
+from profilesync.ldapclient.connection import connected
+from profilesync.ldapclient.escaping import and_filter, equality_filter
+from profilesync.ldapclient.search import Entry, paged_search
+from profilesync.profiles.models import Profile
+
+from .fieldmap import build_attribute_map
+from .importer import ImportCounts, KnownProfiles, plan_page, write_plan
+from .mapping import lower_keys
+
+
+def find_user_entry(conn: LDAPObject, directory: Directory, username: str) -> list[Entry]:
+    """Entries of ``directory`` whose user name attribute equals ``username`` (escaped)."""
+    attribute_map = build_attribute_map(directory)
+    username_attribute = directory.username_attribute or directory.vendor_info.username_attribute
+    filterstr = and_filter(directory.effective_user_filter,
+                           equality_filter(username_attribute, username))
+    found: list[Entry] = []
+    for page in paged_search(conn, directory.search_base, filterstr,
+                             attribute_map.requested_attributes, page_size=2):
+        found.extend(page)
+        if len(found) > 1:
+            break
+    return found
+
+
+def store_entry(directory: Directory, entry: Entry) -> Profile | None:
+    """Create or update the profile of ``entry``; None when the entry cannot be a profile."""
+    attribute_map = build_attribute_map(directory)
+    known = KnownProfiles(directory, preload=False)
+    counts = ImportCounts()
+    with transaction.atomic():
+        write_plan(plan_page([entry], directory, attribute_map, known, counts), directory)
+    if counts.failed:
+        return None
+    unique_id_values = lower_keys(entry[1]).get(attribute_map.unique_id_attribute)
+    unique_id = directory.vendor_info.decode_unique_id(unique_id_values[0])
+    return Profile.objects.get(directory=directory, unique_id=unique_id)
+
+
+def refresh_profile(profile: Profile) -> Profile:
+    """Read the person's entry again and store what changed (one search by user name).
+
+    Raises :class:`~profilesync.ldapclient.errors.DirectoryError` when the
+    directory cannot be asked; the caller shows the stored values and says so.
+    """
+    directory = profile.directory
+    with connected(directory.connection_settings()) as conn:
+        entries = find_user_entry(conn, directory, profile.username)
+    for entry in entries:
+        refreshed = store_entry(directory, entry)
+        if refreshed is not None and refreshed.pk == profile.pk:
+            return refreshed
+    profile.refresh_from_db()
+    return profile
