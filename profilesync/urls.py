@@ -1,14 +1,12 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from profilesync.accounts.forms import ThrottledLoginForm
 from profilesync.profiles import views
 from profilesync.sync import views as sync_views
 
 urlpatterns = [
-    path("", views.people_list, name="people"),
-    path("people/<int:pk>/", views.profile_page, name="profile"),
-    path("people/<int:pk>/picture", views.profile_picture, name="profile-picture"),
+    path("", include("profilesync.profiles.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledLoginForm),
          name="login"),

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import hypothesis
 import ldap
@@ -347,3 +349,66 @@ def stalling_relay(slapd_server: SlapdServer) -> Iterator[object]:
 
     with StallingRelay("127.0.0.1", slapd_server.port) as relay:
         yield relay
+
+
+# -- the browser: Debian's chromium driven by Playwright ----------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+# Playwright's sync API runs an event loop in the test's thread; the test's own
+# database calls are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless chromium for the session (never Playwright's own browser download)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("chromium is not installed; scripts/bootstrap installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh browser tab (own cookies) at desktop width."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser) -> Iterator[object]:
+    """A fresh browser tab at phone width."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def log_in() -> Callable[..., None]:
+    """``log_in(page, live_server, username, password)`` through the login form."""
+
+    def run(page, live_server, username: str, password: str) -> None:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """Where browser tests save screenshots of the main pages (``var/screenshots``)."""
+    folder = Path(os.environ.get("PROFILESYNC_SCREENSHOT_DIR", "var/screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
