@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/data-sources/", sync_views.data_sources, name="data-sources"),
     path("admin/data-sources/check-pattern/<int:pk>", sync_views.check_directory_pattern,
          name="check-pattern"),
+    path("admin/data-sources/test-write", sync_views.write_test_panel, name="write-test-panel"),
     path("admin/sync/", sync_views.sync_report, name="sync-report"),
     path("admin/sync/run-now", sync_views.run_now, name="sync-run-now"),
     path("admin/sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),

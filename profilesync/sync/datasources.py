@@ -17,7 +17,8 @@ from profilesync.ldapclient.timestamps import format_last_sync_date, parse_last_
 
 from .models import DataSourceSettings, DirectorySyncState
 
-KEYS = ("incremental_sync", "last_ldap_sync_date")
+KEYS = ("incremental_sync", "last_ldap_sync_date", "writeback_enabled")
+SWITCHES = ("incremental_sync", "writeback_enabled")
 _TRUE = {"on", "true", "yes", "1"}
 _FALSE = {"off", "false", "no", "0"}
 
@@ -31,8 +32,8 @@ def check_key(key: str) -> str:
 def get_setting(key: str) -> str:
     """The value as a person reads and types it."""
     settings = DataSourceSettings.load()
-    if check_key(key) == "incremental_sync":
-        return "on" if settings.incremental_sync else "off"
+    if check_key(key) in SWITCHES:
+        return "on" if getattr(settings, key) else "off"
     return format_last_sync_date(settings.last_ldap_sync_date, timezone.get_current_timezone())
 
 
@@ -49,9 +50,9 @@ def parse_switch(value: str, setting: str) -> bool:
 def set_setting(key: str, value: str) -> str:
     """Validate and store ``value``; return it as :func:`get_setting` shows it."""
     settings = DataSourceSettings.load()
-    if check_key(key) == "incremental_sync":
-        settings.incremental_sync = parse_switch(value, key)
-        settings.save(update_fields=["incremental_sync", "updated_at"])
+    if check_key(key) in SWITCHES:
+        setattr(settings, key, parse_switch(value, key))
+        settings.save(update_fields=[key, "updated_at"])
     else:
         set_last_sync_date(parse_last_sync_date(value, timezone.get_current_timezone()))
     return get_setting(key)

@@ -15,6 +15,10 @@ from profilesync.ldapclient.timestamps import (
 
 class DataSourcesForm(forms.Form):
     incremental_sync = forms.BooleanField(required=False, label="Incremental synchronization")
+    writeback_enabled = forms.BooleanField(
+        required=False, label="Write fields back to the user directory (LDAP)",
+        help_text="Step one of two: then enable write-back for each field in the profile "
+                  "editor. Off: no field writes back, whatever its own setting.")
     last_ldap_sync_date = forms.CharField(
         required=False, label="Last LDAP sync date",
         help_text=f"{LAST_SYNC_FORMAT}, e.g. {LAST_SYNC_EXAMPLE}. Empty: the next run is a full "
@@ -43,3 +47,17 @@ class DataSourcesForm(forms.Form):
             except InvalidSetting as exc:
                 self.add_error(name, exc.message)
         return cleaned
+
+
+class TestPanelForm(forms.Form):
+    """The "Save and test connection" panel's inputs (kept in the query string)."""
+
+    directory = forms.ModelChoiceField(queryset=None, label="User directory", empty_label=None)
+    username = forms.CharField(label="User name", max_length=255,
+                               help_text="A user of that directory (not a local account).")
+    attribute = forms.CharField(label="LDAP attribute", max_length=100,
+                                help_text="e.g. telephoneNumber")
+
+    def __init__(self, *args, directories, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["directory"].queryset = directories

@@ -83,6 +83,8 @@ class DataSourceSettings(models.Model):
     """The installation's LDAP data source settings: one row (pk 1)."""
 
     incremental_sync = models.BooleanField(default=False)
+    # The global write-back switch: off, no field writes back, whatever its own setting.
+    writeback_enabled = models.BooleanField(default=False)
     # Shown as "Last LDAP sync date". Setting it sets every directory's watermark.
     last_ldap_sync_date = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

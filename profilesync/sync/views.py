@@ -17,9 +17,10 @@ from profilesync.directories.models import Directory
 from profilesync.directories.services import update_directory
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.timestamps import format_last_sync_date
+from profilesync.writeback.test_panel import run_test_panel
 
 from .datasources import set_last_sync_date, time_zone_name
-from .forms import DataSourcesForm
+from .forms import DataSourcesForm, TestPanelForm
 from .models import DataSourceSettings, SyncRun
 from .pattern_check import check_pattern, preview_next_run
 from .progress import read_progress
@@ -34,12 +35,14 @@ def data_sources(request: HttpRequest) -> HttpResponse:
     settings = DataSourceSettings.load()
     directories = [d for d in Directory.objects.all() if d.sync_refusal() is None]
     shown_date = format_last_sync_date(settings.last_ldap_sync_date, zone)
-    initial = {"incremental_sync": settings.incremental_sync, "last_ldap_sync_date": shown_date}
+    initial = {"incremental_sync": settings.incremental_sync, "last_ldap_sync_date": shown_date,
+               "writeback_enabled": settings.writeback_enabled}
     form = DataSourcesForm(request.POST or None, initial=initial, zone=zone,
                            directories=directories)
     if request.method == "POST" and form.is_valid():
         settings.incremental_sync = form.cleaned_data["incremental_sync"]
-        settings.save(update_fields=["incremental_sync", "updated_at"])
+        settings.writeback_enabled = form.cleaned_data["writeback_enabled"]
+        settings.save(update_fields=["incremental_sync", "writeback_enabled", "updated_at"])
         # Saving the page unchanged must not reset every directory's watermark
         # to the oldest one shown, so the date applies only when it was edited.
         if form.cleaned_data["last_ldap_sync_date"].strip() != shown_date:
@@ -49,6 +52,8 @@ def data_sources(request: HttpRequest) -> HttpResponse:
             if pattern != directory.timestamp_pattern:
                 update_directory(directory, {"timestamp_pattern": pattern})
         messages.success(request, "Data Sources saved.")
+        if "save_and_test" in request.POST:
+            return redirect("write-test-panel")
         return redirect("data-sources")
     previews = [(d, *preview_next_run(d), form[f"pattern_{d.pk}"]) for d in directories]
     return render(request, "sync/data_sources.html", {
@@ -94,3 +99,16 @@ def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sync/run_detail.html", {
         "run": run, "interruption": interruption_of(run),
         "progress": read_progress(run.pk) if run.status == "running" else {}})
+
+
+@system_administrator_required
+def write_test_panel(request: HttpRequest) -> HttpResponse:
+    """Check write access for a user and attribute; inputs stay for the next check."""
+    directories = Directory.objects.filter(type__in=["ldap", "delegated"])
+    form = TestPanelForm(request.GET or None, directories=directories)
+    result = None
+    if request.GET and form.is_valid():
+        result = run_test_panel(form.cleaned_data["directory"],
+                                form.cleaned_data["username"].strip(),
+                                form.cleaned_data["attribute"].strip())
+    return render(request, "sync/test_panel.html", {"form": form, "result": result})

@@ -41,9 +41,10 @@ def free_port() -> int:
 
 
 def _config_ldif(run_dir: Path, suffix: str, root_dn: str, root_pw: str, limits: str,
-                 syncprov: bool) -> str:
+                 syncprov: bool, access: tuple[str, ...]) -> str:
     schemas = "\n".join(f"include: file://{SCHEMA_DIR}/{name}.ldif" for name in SCHEMAS)
     limits_line = f"olcLimits: {limits}\n" if limits else ""
+    access_lines = "".join(f"olcAccess: {{{i}}}{rule}\n" for i, rule in enumerate(access))
     return f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -86,8 +87,7 @@ olcDbMaxSize: 4294967296
 olcDbNoSync: TRUE
 olcDbIndex: objectClass,entryUUID,entryCSN,modifyTimestamp eq
 olcDbIndex: uid,cn,mail eq
-olcAccess: to * by * read
-{limits_line}{_SYNCPROV if syncprov else ""}"""
+{access_lines}{limits_line}{_SYNCPROV if syncprov else ""}"""
 
 
 _SYNCPROV = """
@@ -114,6 +114,7 @@ class SlapdServer:
         run_dir: str | os.PathLike | None = None,
         limits: str = "",
         syncprov: bool = True,
+        access: tuple[str, ...] = ("to * by * read",),
     ) -> None:
         if not os.path.exists(SLAPD):
             raise SlapdNotAvailable("slapd is not installed; run scripts/bootstrap")
@@ -124,6 +125,9 @@ class SlapdServer:
         # Without syncprov there is no contextCSN and no syncrepl: a plain
         # RFC 4512 directory as far as incremental sync can tell.
         self.syncprov = syncprov
+        # olcAccess rules in order, e.g. to let a service account write some
+        # attributes and not others (the root DN is never limited by them).
+        self.access = access
         self._own_dir = run_dir is None
         self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="profilesync-slapd-"))
         self.port = free_port()
@@ -151,7 +155,7 @@ class SlapdServer:
         config = self.run_dir / "config.ldif"
         config.write_text(
             _config_ldif(self.run_dir, self.suffix, self.root_dn, self.root_pw, self.limits,
-                         self.syncprov)
+                         self.syncprov, self.access)
         )
         self._run([SLAPADD, "-n0", "-F", str(self.run_dir / "slapd.d"), "-l", str(config)])
         top = self.suffix.split(",")[0].split("=", 1)[1]

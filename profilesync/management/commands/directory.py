@@ -14,6 +14,7 @@ from profilesync.directories.services import create_directory, update_directory
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.sync.pattern_check import check_pattern, preview_next_run
+from profilesync.writeback.test_panel import run_test_panel
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, adding: bool) -> None:
@@ -103,6 +104,12 @@ class Command(ProfilesyncCommand):
                                    help="ask the directory whether it understands the pattern")
         check.add_argument("name")
         check.add_argument("--json", action="store_true")
+        test_write = actions.add_parser(
+            "test-write", help="check that a user's attribute can be written back")
+        test_write.add_argument("name")
+        test_write.add_argument("--user", required=True, help="a user name of this directory")
+        test_write.add_argument("--attribute", required=True, help="the LDAP attribute")
+        test_write.add_argument("--json", action="store_true")
         remove = actions.add_parser("remove", help="remove a directory without profiles")
         remove.add_argument("name")
 
@@ -167,6 +174,17 @@ class Command(ProfilesyncCommand):
         else:
             self.stdout.write(f"{name}: pattern {check.pattern!r} {check.message}")
         if check.understood is False:
+            sys.exit(1)
+
+    def handle_test_write(self, name: str, user: str, attribute: str, json: bool = False,
+                          **options) -> None:
+        result = run_test_panel(self._get(name), user, attribute)
+        if json:
+            self.stdout.write(_dumps(result.as_json()))
+        else:
+            for step in result.steps:
+                self.stdout.write(f"{'ok  ' if step.ok else 'FAIL'}  {step.name}: {step.detail}")
+        if not result.ok:
             sys.exit(1)
 
     def handle_remove(self, name: str, **options) -> None:

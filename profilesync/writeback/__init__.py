@@ -1,0 +1,1 @@
+"""Writing profile fields back to the directory, and the "Save and test connection" panel."""

@@ -1,0 +1,147 @@
+"""The "Save and test connection" checks: can we write this attribute of this user?
+
+Each step says what it checked and, when it fails, the cause and what to
+check, in the order an administrator would look (the seed product's list:
+connection, base DN and additional user DN, the user belongs to the
+directory, the attribute is in the schema; then the write itself, done so
+that the entry keeps its value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import ldap
+from django.contrib.auth import get_user_model
+
+from profilesync.directories.models import Directory
+from profilesync.ldapclient.connection import open_connection
+from profilesync.ldapclient.errors import DirectoryError, describe_ldap_error
+from profilesync.ldapclient.modify import REFUSALS, read_values
+from profilesync.ldapclient.schema import check_attribute, read_subschema
+from profilesync.profiles.models import Profile
+from profilesync.sync.one_person import find_user_entry
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PanelResult:
+    steps: list[Step]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps)
+
+    def as_json(self) -> dict:
+        return {"ok": self.ok, "steps": [s.as_json() for s in self.steps]}
+
+
+def _not_this_directory(directory: Directory, username: str) -> str | None:
+    """Why ``username`` cannot be tested in ``directory`` before asking it, or None."""
+    elsewhere = (Profile.objects.filter(username=username).exclude(directory=directory)
+                 .select_related("directory").first())
+    local = get_user_model().objects.filter(username=username, profile__isnull=True).first()
+    if local is not None and local.has_usable_password() and elsewhere is None:
+        return (f"{username!r} is a local account, not a user of a directory; local users "
+                "(like admin) cannot be tested: enter the user name of a person in "
+                f"{directory.name}")
+    if elsewhere is not None and not Profile.objects.filter(
+            username=username, directory=directory).exists():
+        return (f"{username!r} belongs to the directory {elsewhere.directory.name!r}, not "
+                f"{directory.name!r}: test that directory, or a user of this one")
+    return None
+
+
+def run_test_panel(directory: Directory, username: str, attribute: str) -> PanelResult:
+    steps: list[Step] = []
+    try:
+        conn = open_connection(directory.connection_settings())
+    except DirectoryError as exc:
+        return PanelResult([Step("connection and bind", False, str(exc))])
+    try:
+        bind = directory.bind_dn or "anonymous"
+        steps.append(Step("connection and bind", True,
+                          f"connected to {conn.get_option(ldap.OPT_URI)} as {bind}"))
+        if not _check_search_base(conn, directory, steps):
+            return PanelResult(steps)
+        dn = _check_user(conn, directory, username, steps)
+        if dn is None:
+            return PanelResult(steps)
+        object_classes = [v.decode() for v in read_values(conn, dn, "objectClass")]
+        check = check_attribute(read_subschema(conn, dn), attribute, object_classes)
+        steps.append(Step("attribute in the schema", check.exists and check.allowed,
+                          f"{check.name}: {check.reason}" if check.exists else check.reason))
+        if not (check.exists and check.allowed):
+            return PanelResult(steps)
+        steps.append(_check_write(conn, dn, check.name))
+        return PanelResult(steps)
+    except DirectoryError as exc:
+        steps.append(Step("directory", False, str(exc)))
+        return PanelResult(steps)
+    finally:
+        conn.unbind_s()
+
+
+def _check_search_base(conn, directory: Directory, steps: list[Step]) -> bool:
+    base = directory.search_base
+    try:
+        conn.search_ext_s(base, ldap.SCOPE_BASE, "(objectClass=*)", ["1.1"], sizelimit=1)
+    except ldap.NO_SUCH_OBJECT:
+        steps.append(Step("base DN and additional user DN", False,
+                          f"{base!r} does not exist; check the base DN and the additional "
+                          "user DN (look them up with ldapsearch)"))
+        return False
+    except ldap.LDAPError as exc:
+        steps.append(Step("base DN and additional user DN", False,
+                          f"{base!r} cannot be searched: {describe_ldap_error(exc)}"))
+        return False
+    steps.append(Step("base DN and additional user DN", True, f"{base} exists and can be searched"))
+    return True
+
+
+def _check_user(conn, directory: Directory, username: str, steps: list[Step]):
+    reason = _not_this_directory(directory, username)
+    if reason:
+        steps.append(Step("user in this directory", False, reason))
+        return None
+    entries = find_user_entry(conn, directory, username)
+    if len(entries) != 1:
+        detail = (f"no user {username!r} under {directory.search_base} matching "
+                  f"{directory.effective_user_filter}; check the user name, the user filter "
+                  "and the additional user DN") if not entries else (
+                  f"several entries have the user name {username!r}; the user name attribute "
+                  "must be unique")
+        steps.append(Step("user in this directory", False, detail))
+        return None
+    steps.append(Step("user in this directory", True, entries[0][0]))
+    return entries[0][0]
+
+
+def _check_write(conn, dn: str, attribute: str) -> Step:
+    """Replace the attribute with the values it has: the entry stays as it was.
+
+    An absent attribute is "replaced" with no values, which RFC 4511 defines
+    as a no-op, yet the server still checks the service account's rights.
+    """
+    current = read_values(conn, dn, attribute)
+    try:
+        conn.modify_s(dn, [(ldap.MOD_REPLACE, attribute, current or None)])
+    except ldap.INSUFFICIENT_ACCESS as exc:
+        return Step("write access", False,
+                    f"insufficient access: the service account may not write {attribute} of "
+                    f"{dn} ({describe_ldap_error(exc)}); grant it write access in the "
+                    "directory's ACLs")
+    except tuple(REFUSALS) as exc:
+        return Step("write access", False, REFUSALS[type(exc)].format(a=attribute)
+                    + f": {describe_ldap_error(exc)}")
+    return Step("write access", True,
+                f"wrote {attribute} of {dn} with its own {len(current)} value(s): unchanged")
