@@ -42,6 +42,9 @@ class ProfileField(models.Model):
     searchable = models.BooleanField(default=False)
     ldap_attribute = models.CharField(max_length=100, blank=True)
     write_back = models.BooleanField(default=False)
+    # Roles (accounts.roles.Role values) that see this field on other people's profile
+    # pages; empty: everyone. The owner and administrators always see it.
+    visible_to = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,6 +80,12 @@ class Profile(models.Model):
     display_name = models.CharField(max_length=255, blank=True, db_index=True)
     values = models.JSONField(default=dict)
     picture = models.CharField(max_length=255, blank=True, help_text="Name in the media storage")
+    # What the person entered themselves, for fields their directory does not feed. The sync
+    # writes `values` and `picture` wholesale and never these two columns, so nothing here is
+    # lost at the next run. Database defaults, because the sync inserts rows with plain SQL.
+    local_values = models.JSONField(default=dict, blank=True, db_default=models.Value(
+        {}, output_field=models.JSONField()))
+    local_picture = models.CharField(max_length=255, blank=True, db_default="")
     digest = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -93,3 +102,13 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def shown_picture(self) -> str:
+        """The picture to show: the directory's when it has one, else the one uploaded here.
+
+        The sync stores a directory picture only while a picture field is fed by LDAP,
+        and the edit dialog accepts an upload only while none is, so at most one of the
+        two is current; the directory's wins if both are set.
+        """
+        return self.picture or self.local_picture
