@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "profilesync.profiles",
     "profilesync.sync",
     "profilesync.accounts",
+    "profilesync.writeback",
     "django_tasks",
     "django_tasks_db",
     "profilesync.scheduling",

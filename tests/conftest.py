@@ -412,3 +412,38 @@ def screenshot_dir() -> Path:
     folder = Path(os.environ.get("PROFILESYNC_SCREENSHOT_DIR", "var/screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+# -- a directory with ACLs, for write-back ------------------------------------
+
+SERVICE_DN = "cn=sync,dc=example,dc=org"
+WRITE_ACCESS = (
+    "to attrs=userPassword by self write by anonymous auth by * none",
+    f'to attrs=title by dn.exact="{SERVICE_DN}" read by * read',
+    f'to * by dn.exact="{SERVICE_DN}" write by * read',
+)
+
+
+@pytest.fixture
+def acl_server(tmp_path) -> Iterator[SlapdServer]:
+    """A private slapd whose service account cn=sync may write everything but ``title``,
+    with one person, uid=ann (password ann-pw-1), title Engineer, phone +49 30 1111."""
+    from profilesync.testing.ldif import PEOPLE_OU
+
+    server = SlapdServer(run_dir=tmp_path / "acl-slapd", access=WRITE_ACCESS)
+    server.load(
+        "dn: cn=sync,dc=example,dc=org\nobjectClass: organizationalRole\n"
+        "objectClass: simpleSecurityObject\ncn: sync\nuserPassword: sync-pw\n\n"
+        + PEOPLE_OU
+        + "dn: uid=ann,ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\nuid: ann\n"
+          "cn: Ann\nsn: A\ndisplayName: Ann Archer\ntitle: Engineer\n"
+          "telephoneNumber: +49 30 1111\nuserPassword: ann-pw-1\n\n")
+    with server:
+        yield server
+
+
+@pytest.fixture
+def acl_directory(acl_server, make_directory):
+    """Directory "corp" on ``acl_server``, bound as the service account."""
+    return make_directory(None, name="corp", urls=[acl_server.ldap_uri], bind_dn=SERVICE_DN,
+                          bind_password="sync-pw", base_dn=acl_server.suffix)

@@ -7,7 +7,6 @@ The service account cn=sync may write every attribute but ``title``, so the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from io import StringIO
 
 import pytest
@@ -16,38 +15,12 @@ from django.core.management import call_command
 
 from profilesync.ldapclient.connection import connected
 from profilesync.ldapclient.modify import WriteConflict, WriteRefused, read_values, write_attribute
-from profilesync.testing.ldif import PEOPLE_OU
-from profilesync.testing.slapd import SlapdServer, free_port
+from profilesync.testing.slapd import free_port
 from profilesync.writeback.test_panel import run_test_panel
 
 pytestmark = pytest.mark.django_db
 
-SERVICE_DN = "cn=sync,dc=example,dc=org"
-ACCESS = (
-    "to attrs=userPassword by self write by anonymous auth by * none",
-    f'to attrs=title by dn.exact="{SERVICE_DN}" read by * read',
-    f'to * by dn.exact="{SERVICE_DN}" write by * read',
-)
 ANN_DN = "uid=ann,ou=people,dc=example,dc=org"
-
-
-@pytest.fixture
-def acl_server(tmp_path) -> Iterator[SlapdServer]:
-    server = SlapdServer(run_dir=tmp_path / "slapd", access=ACCESS)
-    server.load(
-        "dn: cn=sync,dc=example,dc=org\nobjectClass: organizationalRole\n"
-        "objectClass: simpleSecurityObject\ncn: sync\nuserPassword: sync-pw\n\n"
-        + PEOPLE_OU
-        + f"dn: {ANN_DN}\nobjectClass: inetOrgPerson\nuid: ann\ncn: Ann\nsn: A\n"
-          "title: Engineer\ntelephoneNumber: +49 30 1111\n\n")
-    with server:
-        yield server
-
-
-@pytest.fixture
-def acl_directory(acl_server, make_directory):
-    return make_directory(None, name="corp", urls=[acl_server.ldap_uri], bind_dn=SERVICE_DN,
-                          bind_password="sync-pw", base_dn=acl_server.suffix)
 
 
 def step_names_and_results(result) -> list[tuple[str, bool]]:

@@ -43,6 +43,15 @@ REFUSALS = {
     ldap.UNWILLING_TO_PERFORM: "the directory is unwilling to change {a}",
     ldap.NO_SUCH_OBJECT: "the entry no longer exists",
 }
+_VALUE_HINT = "enter a value the directory accepts for this field"
+_SETUP_HINT = "check the field's LDAP attribute and the entry's object classes"
+REFUSAL_HINTS = {
+    ldap.CONSTRAINT_VIOLATION: _VALUE_HINT,
+    ldap.INVALID_SYNTAX: _VALUE_HINT,
+    ldap.OBJECT_CLASS_VIOLATION: _SETUP_HINT,
+    ldap.UNDEFINED_TYPE: _SETUP_HINT,
+    ldap.NO_SUCH_OBJECT: "the person's entry was moved or deleted; the next sync finds it",
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,8 @@ def write_attribute(conn: LDAPObject, dn: str, attribute: str, new: list[bytes],
         return WriteResult(True, "compare-then-write")
     except tuple(REFUSALS) as exc:
         template = REFUSALS[type(exc)]
-        raise WriteRefused(f"{template.format(a=attribute)}: {describe_ldap_error(exc)}") from exc
+        raise WriteRefused(f"{template.format(a=attribute)}: {describe_ldap_error(exc)}",
+                           hint=REFUSAL_HINTS.get(type(exc))) from exc
     except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
         raise DirectoryUnreachable(
             f"the directory stopped answering: {describe_ldap_error(exc)}") from exc

@@ -36,4 +36,14 @@ LDAP_RECONCILIATION = Job(
     task_path="profilesync.scheduling.tasks.ldap_reconciliation",
 )
 
-JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE, LDAP_RECONCILIATION)}
+# Writes that found the directory unreachable wait here; each is retried with its own
+# backoff, so a frequent slot only looks for due ones.
+WRITEBACK_RETRY = Job(
+    name="writeback_retry",
+    title="Retry pending write-backs",
+    default_cron="*/5 * * * *",
+    task_path="profilesync.scheduling.tasks.retry_pending_writes",
+)
+
+JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE, LDAP_RECONCILIATION,
+                                                  WRITEBACK_RETRY)}

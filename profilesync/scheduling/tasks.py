@@ -42,6 +42,17 @@ def ldap_reconciliation(context: TaskContext, trigger: str = "schedule",
                             force=False, mode=SyncMode.RECONCILIATION)
 
 
+@task(takes_context=True)
+def retry_pending_writes(context: TaskContext, trigger: str = "schedule",
+                         slot: str | None = None) -> dict:
+    """Retry the write-backs whose backoff has passed (no sync lease: writes are per entry)."""
+    from profilesync.writeback.retry import retry_due_writes
+
+    counts = retry_due_writes()
+    return {"written": counts.written, "still_pending": counts.still_pending,
+            "refused": counts.refused, "slot": slot}
+
+
 def _run_under_lease(context: TaskContext, *, trigger: str, slot: str | None,
                      directory_names: list[str] | None, force: bool, mode: str | None) -> dict:
     worker_ids = context.task_result.worker_ids
