@@ -4,6 +4,7 @@ from django.urls import include, path
 from profilesync.accounts.forms import ThrottledLoginForm
 from profilesync.profiles import views
 from profilesync.sync import views as sync_views
+from profilesync.writeback import views as writeback_views
 
 urlpatterns = [
     path("", include("profilesync.profiles.urls")),
@@ -18,4 +19,5 @@ urlpatterns = [
     path("admin/sync/", sync_views.sync_report, name="sync-report"),
     path("admin/sync/run-now", sync_views.run_now, name="sync-run-now"),
     path("admin/sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),
+    path("admin/write-back/audit", writeback_views.audit_log, name="write-audit"),
 ]

@@ -188,3 +188,36 @@ def test_cli_profile_set_applies_the_same_rules(ann, acl_directory):
     with pytest.raises(SystemExit) as refused:
         call_command("profile", "set", "ann", "title", "Boss", stdout=StringIO(), stderr=err)
     assert refused.value.code == 1 and "insufficient access" in err.getvalue()
+
+
+def test_audit_log_is_for_administrators_and_exports_as_csv(ann, acl_directory, client,
+                                                          django_user_model):
+    """Administrators see every write attempt and download them; others are sent away."""
+    from profilesync.accounts.roles import Role, set_role
+
+    apply_edit(ann, "ann", [FieldEdit("phone", "+49 30 2222", "+49 30 1111")])
+    apply_edit(ann, "ann", [FieldEdit("title", "Director", "Engineer")])
+    plain = django_user_model.objects.create_user("plain", password="pw-not-secret-5")
+    client.force_login(plain)
+    refused = client.get("/admin/write-back/audit")
+    staff = django_user_model.objects.create_user("staff", password="pw-not-secret-6")
+    set_role(staff, Role.ADMINISTRATOR)
+    client.force_login(staff)
+    page = client.get("/admin/write-back/audit").content.decode()
+    csv_text = b"".join(client.get("/admin/write-back/audit?format=csv").streaming_content).decode()
+
+    assert refused.status_code == 302
+    assert "+49 30 2222" in page and "insufficient access" in page and "Director" in page
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("at,actor,profile_username") and len(lines) == 3
+
+
+def test_audit_export_command_prints_json_lines(ann, acl_directory):
+    import json
+
+    apply_edit(ann, "ann", [FieldEdit("phone", "+49 30 2222", "+49 30 1111")])
+    out = StringIO()
+    call_command("audit", "export", stdout=out)
+    (row,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (row["attribute"], row["new_value"], row["result"]) == (
+        "telephoneNumber", "+49 30 2222", "written")
