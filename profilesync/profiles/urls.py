@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import profile_views, views
 
 urlpatterns = [
     path("", views.people_list, name="people"),
-    path("people/<int:pk>/", views.profile_page, name="profile"),
-    path("people/<int:pk>/picture", views.profile_picture, name="profile-picture"),
+    path("people/<int:pk>/", profile_views.profile_page, name="profile"),
+    path("people/<int:pk>/picture", profile_views.profile_picture, name="profile-picture"),
+    path("people/<int:pk>/edit/", profile_views.edit_profile, name="edit-profile"),
 ]

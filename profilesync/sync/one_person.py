@@ -6,6 +6,8 @@ profile made at login is the profile the next sync would have made.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db import transaction
 from ldap.ldapobject import LDAPObject
 
@@ -49,14 +51,19 @@ def store_entry(directory: Directory, entry: Entry) -> Profile | None:
     return Profile.objects.get(directory=directory, unique_id=unique_id)
 
 
-def refresh_profile(profile: Profile) -> Profile:
+def refresh_profile(profile: Profile, *, timeout: float | None = None) -> Profile:
     """Read the person's entry again and store what changed (one search by user name).
 
     Raises :class:`~profilesync.ldapclient.errors.DirectoryError` when the
     directory cannot be asked; the caller shows the stored values and says so.
+    ``timeout`` caps the directory's own timeouts, for a person waiting on a page.
     """
     directory = profile.directory
-    with connected(directory.connection_settings()) as conn:
+    settings = directory.connection_settings()
+    if timeout is not None:
+        settings = replace(settings, connect_timeout=min(settings.connect_timeout, timeout),
+                           operation_timeout=min(settings.operation_timeout, timeout))
+    with connected(settings) as conn:
         entries = find_user_entry(conn, directory, profile.username)
     for entry in entries:
         refreshed = store_entry(directory, entry)

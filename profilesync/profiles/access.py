@@ -1,0 +1,104 @@
+"""Who may see and change which profile field, and why not.
+
+Every rule about access to a person's fields is decided here, so the profile
+page, the edit dialog and later the API and write-back ask the same questions:
+
+* :func:`can_see_field`: does a viewer see a field on someone's profile page;
+* :func:`can_edit_profile`: may a user open someone's edit dialog at all;
+* :func:`field_access`: is one field of a profile editable, and if not, why.
+
+A field is *fed by LDAP* in a directory when it has an LDAP attribute there
+(the directory's override first, else the field's own). The sync owns such a
+field's value; the person owns the others (``Profile.local_values``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from profilesync.accounts.roles import Role, is_administrator, role_of
+
+from .models import FieldAttributeOverride, FieldType, Profile, ProfileField
+
+LOCKED_BY_DIRECTORY = "Comes from the directory; write-back is not enabled for this field."
+# The same reason said once for a list of locked fields.
+_PLURAL_REASONS = {
+    LOCKED_BY_DIRECTORY: "These fields come from the directory; write-back is not enabled for them.",
+}
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    """One field of one person's profile, as the edit dialog treats it."""
+
+    field: ProfileField
+    attribute: str  # the LDAP attribute feeding the field in the person's directory, "" if none
+    editable: bool
+    locked_reason: str  # why it is not editable; "" when it is
+
+    @property
+    def fed_by_ldap(self) -> bool:
+        return bool(self.attribute)
+
+
+def field_access(field: ProfileField, attribute: str) -> FieldAccess:
+    """Whether a field fed by ``attribute`` ("" for none) can be edited, and why not.
+
+    Today only fields the directory does not feed are editable. Write-back will make a
+    fed field editable when it is on for the field and globally; that decision belongs
+    here, with the reason shown when either switch is off.
+    """
+    if not attribute:
+        return FieldAccess(field, "", editable=True, locked_reason="")
+    return FieldAccess(field, attribute, editable=False, locked_reason=LOCKED_BY_DIRECTORY)
+
+
+def field_accesses(profile: Profile) -> list[FieldAccess]:
+    """The access of every field for ``profile``, in the fields' order (two queries)."""
+    overrides = dict(FieldAttributeOverride.objects.filter(
+        directory_id=profile.directory_id).values_list("field_id", "ldap_attribute"))
+    return [field_access(field, overrides.get(field.pk, field.ldap_attribute))
+            for field in ProfileField.objects.all()]
+
+
+def picture_access(accesses: list[FieldAccess]) -> FieldAccess | None:
+    """The profile picture's field (the first picture field), or None when there is none.
+
+    A profile has one picture; the sync fills it from whichever picture field is fed,
+    so more than one picture field adds nothing a person could edit separately.
+    """
+    return next((a for a in accesses if a.field.type == FieldType.PICTURE), None)
+
+
+def shared_locked_reason(accesses: list[FieldAccess]) -> str:
+    """The one reason several locked fields share, worded for the list; "" when there is
+    one locked field or reasons differ (each field then says its own)."""
+    locked = [access.locked_reason for access in accesses if not access.editable]
+    reasons = set(locked)
+    if len(locked) < 2 or len(reasons) != 1:
+        return ""
+    (reason,) = reasons
+    return _PLURAL_REASONS.get(reason, reason)
+
+
+def can_edit_profile(user, profile: Profile) -> bool:
+    """Only the person themselves edits a profile (administrators manage fields, not values)."""
+    return user.is_authenticated and profile.user_id is not None and profile.user_id == user.pk
+
+
+def can_see_field(user, field: ProfileField, profile: Profile) -> bool:
+    """Whether ``user`` sees ``field`` on ``profile``'s page (``visible_to`` empty: everyone)."""
+    if not field.visible_to:
+        return True
+    if profile.user_id is not None and profile.user_id == user.pk:
+        return True
+    return is_administrator(user) or role_of(user).value in field.visible_to
+
+
+def visibility_note(field: ProfileField) -> str:
+    """Who sees ``field`` on a profile page, when that is not everyone ("" when it is)."""
+    if not field.shown_in_profile:
+        return "Not shown on profile pages."
+    if field.visible_to and Role.USER.value not in field.visible_to:
+        return "Shown only to the person and administrators."
+    return ""

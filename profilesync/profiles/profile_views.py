@@ -1,0 +1,112 @@
+"""A person's profile page, their picture, and the dialog where they edit their own profile.
+
+The edit dialog is one view for two clients: htmx asks for the ``<dialog>``
+fragment and opens it over the profile page; a browser without JavaScript gets
+the same form as a page of its own.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from profilesync.accounts.roles import is_administrator
+
+from .access import can_edit_profile, field_accesses, shared_locked_reason, visibility_note
+from .display import OTHER_CATEGORY, is_empty, profile_view, value_of
+from .edit_form import REMOVE_PICTURE, EditProfileForm
+from .models import FieldType, Profile
+from .pictures import content_type_for
+from .self_service import refresh_for_editing, save_own_profile
+
+
+def _visible_profile(request: HttpRequest, pk: int) -> Profile:
+    """The profile, if the visitor may see it: deactivated people only for administrators."""
+    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=pk)
+    if not profile.active and not is_administrator(request.user):
+        raise Http404("no such person")
+    return profile
+
+
+@login_required
+def profile_page(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = _visible_profile(request, pk)
+    view = profile_view(profile, field_accesses(profile), request.user)
+    return render(request, "profiles/profile.html", {
+        "profile": profile,
+        "view": view,
+        "can_edit": can_edit_profile(request.user, profile),
+        "viewer_is_administrator": is_administrator(request.user),
+    })
+
+
+@login_required
+def profile_picture(request: HttpRequest, pk: int) -> FileResponse:
+    profile = _visible_profile(request, pk)
+    name = profile.shown_picture
+    if not name or not default_storage.exists(name):
+        raise Http404("no picture")
+    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type_for(name))
+    # The name changes with the content, so a cached copy is never stale.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+def edit_profile(request: HttpRequest, pk: int) -> HttpResponse:
+    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=pk)
+    if not can_edit_profile(request.user, profile):
+        raise PermissionDenied("You can edit only your own profile.")
+    as_dialog = request.headers.get("HX-Request") == "true"
+    notice = ""
+    if request.method == "POST":
+        accesses = field_accesses(profile)
+        form = EditProfileForm(accesses, profile, request.POST, request.FILES)
+        if form.is_valid():
+            save_own_profile(profile, form)
+            messages.success(request, "Your profile was saved.")
+            url = reverse("profile", args=[profile.pk])
+            if as_dialog:
+                return HttpResponse(status=204, headers={"HX-Redirect": url})
+            return redirect(url)
+    else:
+        # Fresh directory values, so the dialog shows what the directory holds now.
+        profile, notice = refresh_for_editing(profile)
+        accesses = field_accesses(profile)
+        form = EditProfileForm(accesses, profile)
+    context = {
+        "profile": profile,
+        "form": form,
+        **_dialog_sections(profile, accesses, form),
+        "notice": notice,
+        "remove_picture": form[REMOVE_PICTURE] if REMOVE_PICTURE in form.fields else None,
+    }
+    template = "profiles/edit_profile_dialog.html" if as_dialog else "profiles/edit_profile.html"
+    return render(request, template, context)
+
+
+def _dialog_sections(profile: Profile, accesses, form: EditProfileForm) -> dict:
+    """The dialog's content: editable fields by category first, then the locked ones.
+
+    Locked fields are listed apart and compactly: the person came to change what they
+    can, and sees what they cannot, with why (once, when every field has the same reason).
+    """
+    groups: dict[str, list[dict]] = {}
+    locked: list[dict] = []
+    for access in accesses:
+        field = access.field
+        if access.editable:
+            if field.key in form.fields:  # a second picture field is not offered (one picture)
+                groups.setdefault(field.category or OTHER_CATEGORY, []).append(
+                    {"field": field, "bound": form[field.key], "note": visibility_note(field)})
+            continue
+        value = bool(profile.shown_picture) if field.type == FieldType.PICTURE else value_of(
+            profile, access)
+        locked.append({"field": field, "access": access, "value": value, "empty": is_empty(value)})
+    return {"groups": list(groups.items()), "locked": locked,
+            "shared_reason": shared_locked_reason(accesses)}

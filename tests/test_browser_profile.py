@@ -1,0 +1,126 @@
+"""A person's own profile in a real browser: open it, edit a field in the dialog, see it saved."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw
+
+from profilesync.profiles.models import FieldAttributeOverride, ProfileField
+from profilesync.profiles.services import create_field
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "alice-pw-not-secret-7"
+
+
+@pytest.fixture
+def alice_directory(subtree, make_directory):
+    subtree.add_person("alice", displayName="Alice Archer", title="Staff Engineer",
+                       departmentNumber="Platform", mail="alice@example.org",
+                       telephoneNumber="+49 30 1234567", userPassword=PASSWORD)
+    directory = make_directory(subtree)
+    create_field("pronouns", {"label": "Pronouns", "category": "About",
+                              "help_text": "How you like to be addressed."})
+    create_field("bio", {"label": "About me", "type": "multiline", "category": "About"})
+    create_field("team", {"label": "Team", "type": "select", "options": "Red,Blue",
+                          "category": "About"})
+    create_field("skills", {"label": "Skills", "type": "multiselect",
+                            "options": "Python,LDAP,SQL", "category": "About"})
+    return directory
+
+
+def edit_own_profile(page, live_server, log_in, screenshot_dir, width: str) -> str:
+    """Log in as Alice, open her profile and the dialog, change fields, save; return the page text."""
+    log_in(page, live_server, "alice", PASSWORD)
+    page.click("text=My profile")
+    page.wait_for_selector("h1:has-text('Alice Archer')")
+    page.screenshot(path=str(screenshot_dir / f"profile-{width}.png"), full_page=True)
+
+    page.click("text=Edit profile")
+    dialog = page.locator("dialog.edit-profile")
+    dialog.wait_for(state="visible")
+    assert "come from the directory; write-back is not enabled for them" in dialog.text_content()
+    dialog.locator("#id_pronouns").fill("she/her")
+    dialog.locator("#id_bio").fill("Keeps the directory tidy.\nLikes maps.")
+    dialog.locator("#id_team").select_option("Blue")
+    dialog.get_by_label("LDAP").check()
+    page.screenshot(path=str(screenshot_dir / f"profile-edit-dialog-{width}.png"))
+
+    dialog.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Your profile was saved.")
+    page.screenshot(path=str(screenshot_dir / f"profile-saved-{width}.png"), full_page=True)
+    return page.text_content("main")
+
+
+def test_person_edits_their_own_profile_in_the_dialog(page, live_server, log_in, screenshot_dir,
+                                                       alice_directory):
+    text = edit_own_profile(page, live_server, log_in, screenshot_dir, "desktop")
+
+    assert "she/her" in text and "Likes maps." in text and "Blue" in text and "LDAP" in text
+    assert page.locator("dialog").count() == 0
+
+
+def test_person_edits_their_own_profile_on_a_phone(phone_page, live_server, log_in, screenshot_dir,
+                                                    alice_directory):
+    text = edit_own_profile(phone_page, live_server, log_in, screenshot_dir, "phone")
+    assert "she/her" in text
+
+
+def test_closing_the_dialog_saves_nothing(page, live_server, log_in, alice_directory):
+    log_in(page, live_server, "alice", PASSWORD)
+    page.click("text=My profile")
+    page.click("text=Edit profile")
+    page.locator("#id_pronouns").fill("they/them")
+    page.click("dialog button:has-text('Cancel')")
+
+    assert page.locator("dialog").count() == 0
+    page.reload()
+    assert "they/them" not in page.text_content("main")
+
+
+def test_invalid_value_is_shown_in_the_dialog(page, live_server, log_in, screenshot_dir,
+                                             alice_directory):
+    """The server's message appears at the field, and the dialog stays open for a fix."""
+    create_field("mobile", {"label": "Mobile", "type": "phone"})
+    log_in(page, live_server, "alice", PASSWORD)
+    page.click("text=My profile")
+    page.click("text=Edit profile")
+    page.locator("#id_mobile").fill("call me maybe")
+    page.click("dialog button[type=submit]")
+
+    error = page.locator("#id_mobile_error")
+    error.wait_for()
+    page.screenshot(path=str(screenshot_dir / "profile-edit-dialog-error-desktop.png"))
+    assert "phone number" in error.text_content()
+    assert page.locator("dialog.edit-profile").is_visible()
+    assert page.evaluate("document.activeElement.id") == "id_mobile"
+
+
+def test_person_uploads_a_picture_in_the_dialog(page, live_server, log_in, screenshot_dir,
+                                                alice_directory):
+    """Where the directory keeps no pictures, a person uploads their own and sees it."""
+    FieldAttributeOverride.objects.create(field=ProfileField.objects.get(key="picture"),
+                                          directory=alice_directory, ldap_attribute="")
+    log_in(page, live_server, "alice", PASSWORD)
+    page.click("text=My profile")
+    page.click("text=Edit profile")
+    page.set_input_files("#id_picture", files=[
+        {"name": "me.png", "mimeType": "image/png", "buffer": portrait_png()}])
+    page.locator("#id_picture").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "profile-edit-picture-desktop.png"))
+    page.click("dialog button[type=submit]")
+    page.wait_for_selector("text=Your profile was saved.")
+
+    picture = page.locator("img.avatar.big")
+    assert picture.evaluate("img => img.complete && img.naturalWidth") == 384
+    page.screenshot(path=str(screenshot_dir / "profile-with-picture-desktop.png"))
+
+
+def portrait_png() -> bytes:
+    image = Image.new("RGB", (768, 1024), "#2f6fd0")
+    ImageDraw.Draw(image).ellipse((184, 200, 584, 600), fill="#f2c9a0")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
