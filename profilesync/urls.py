@@ -20,4 +20,5 @@ urlpatterns = [
     path("admin/sync/run-now", sync_views.run_now, name="sync-run-now"),
     path("admin/sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),
     path("admin/write-back/audit", writeback_views.audit_log, name="write-audit"),
+    path("admin/", include("profilesync.adminpages.urls")),
 ]

@@ -11,6 +11,7 @@ from profilesync.directories.models import Directory
 from profilesync.directories.validation import check_attribute_name
 from profilesync.errors import InvalidSetting
 
+from .field_order import next_position
 from .models import WRITE_BACK_REFUSED_TYPES, FieldAttributeOverride, FieldType, ProfileField
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -67,7 +68,7 @@ def create_field(key: str, options: dict[str, Any]) -> ProfileField:
         raise InvalidSetting("key", f"a field {key!r} exists; use `field set {key}`")
     if not options.get("label"):
         raise InvalidSetting("label", "is required, e.g. --label 'Office phone'")
-    field = ProfileField(key=key, position=ProfileField.objects.count())
+    field = ProfileField(key=key, position=next_position())
     _apply(field, options)
     field.save()
     return field
@@ -92,3 +93,8 @@ def attribute_for(field: ProfileField, directory: Directory) -> str:
     """The LDAP attribute that feeds ``field`` in ``directory`` (override first)."""
     override = field.overrides.filter(directory=directory).first()
     return override.ldap_attribute if override is not None else field.ldap_attribute
+
+
+def remove_attribute_override(field: ProfileField, directory: Directory) -> None:
+    """Let ``directory`` feed ``field`` from the field's own LDAP attribute again."""
+    FieldAttributeOverride.objects.filter(field=field, directory=directory).delete()

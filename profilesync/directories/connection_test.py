@@ -1,0 +1,131 @@
+"""Test a directory's saved connection settings step by step, as "Test connection" shows it.
+
+Each step says what it did and, when it failed, the typed error's message and
+what to check (its ``hint``), so the page, the CLI and the API can show the same
+advice. Steps stop at the first failure: a search says nothing when the bind
+failed. Nothing here ever holds the password in a message; the typed errors of
+:mod:`profilesync.ldapclient.errors` never carry it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import ldap
+
+from profilesync.ldapclient.connection import open_connection
+from profilesync.ldapclient.errors import (
+    BaseDNNotFound,
+    BindFailed,
+    DirectoryError,
+    SearchFailed,
+    describe_ldap_error,
+)
+from profilesync.ldapclient.search import paged_search, read_entry
+
+from .models import Directory
+
+# How many users the last step asks for: enough to show the filter matches
+# people, few enough that a directory of millions answers at once.
+SAMPLE_SIZE = 5
+
+
+class Outcome(enum.StrEnum):
+    PASSED = "passed"
+    WARNING = "warning"  # worked, but probably not as intended (no users found)
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    outcome: Outcome
+    detail: str
+    hint: str = ""
+    setting: str = ""  # the setting most likely at fault, when the step failed
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome != Outcome.FAILED
+
+
+def _failed(title: str, exc: DirectoryError) -> Step:
+    return Step(title, Outcome.FAILED, exc.args[0] if exc.args else type(exc).__name__,
+                hint=exc.hint, setting=exc.setting)
+
+
+def check_connection(directory: Directory) -> list[Step]:
+    """Connect, bind, read the base DN and the additional user DN, search a few users."""
+    refusal = directory.sync_refusal()
+    if refusal is not None:
+        return [Step("Directory type", Outcome.FAILED, f"nothing to connect to: {refusal}",
+                     setting="type")]
+    settings = directory.connection_settings()
+    try:
+        conn = open_connection(settings)
+    except BindFailed as exc:
+        # Only raised once a server answered, so reaching it worked.
+        return [Step("Connect", Outcome.PASSED, "a server answered"), _failed("Bind", exc)]
+    except DirectoryError as exc:
+        return [_failed("Connect", exc)]
+    try:
+        url = conn.get_option(ldap.OPT_URI)
+        steps = [
+            Step("Connect", Outcome.PASSED, f"connected to {url}"
+                 + (" with StartTLS" if directory.start_tls and url.startswith("ldap:") else "")),
+            Step("Bind", Outcome.PASSED,
+                 f"bound as {settings.bind_dn}" if settings.bind_dn else "bound anonymously"),
+        ]
+        steps.extend(_search_steps(conn, directory))
+        return steps
+    finally:
+        try:
+            conn.unbind_s()
+        except ldap.LDAPError:
+            pass
+
+
+def _search_steps(conn, directory: Directory) -> list[Step]:
+    steps: list[Step] = []
+    bases = [("Base DN", directory.base_dn, "base_dn")]
+    if directory.user_dn:
+        bases.append(("Additional user DN", directory.search_base, "user_dn"))
+    for title, dn, setting in bases:
+        try:
+            found = read_entry(conn, dn, ["objectClass"]) is not None
+        except DirectoryError as exc:
+            return [*steps, _failed(title, exc)]
+        except ldap.LDAPError as exc:
+            return [*steps, _failed(title, SearchFailed(
+                f"reading {dn!r} failed: {describe_ldap_error(exc)}", setting=setting))]
+        if not found:
+            return [*steps, _failed(title, BaseDNNotFound(
+                f"{dn!r} does not exist or the bind DN may not read it", setting=setting))]
+        steps.append(Step(title, Outcome.PASSED, f"{dn} exists"))
+    steps.append(_users_step(conn, directory))
+    return steps
+
+
+def _users_step(conn, directory: Directory) -> Step:
+    title = "Search users"
+    username_attribute = directory.username_attribute or directory.vendor_info.username_attribute
+    filterstr = directory.effective_user_filter
+    try:
+        first_page = next(iter(paged_search(conn, directory.search_base, filterstr,
+                                            [username_attribute], page_size=SAMPLE_SIZE)), [])
+    except DirectoryError as exc:
+        return _failed(title, exc)
+    if not first_page:
+        return Step(title, Outcome.WARNING,
+                    f"no entry under {directory.search_base} matches {filterstr}",
+                    hint="check the user object filter and the additional user DN",
+                    setting="user_filter")
+    names = []
+    for _dn, attributes in first_page:
+        values = {k.lower(): v for k, v in attributes.items()}.get(username_attribute.lower())
+        if values:
+            names.append(values[0].decode("utf-8", "replace"))
+    more = " (and maybe more)" if len(first_page) >= SAMPLE_SIZE else ""
+    return Step(title, Outcome.PASSED,
+                f"found {len(first_page)} users{more} with {filterstr}: {', '.join(names)}")
