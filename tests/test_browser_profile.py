@@ -31,16 +31,27 @@ def alice_directory(subtree, make_directory):
     return directory
 
 
-def edit_own_profile(page, live_server, log_in, screenshot_dir, width: str) -> str:
-    """Log in as Alice, open her profile and the dialog, change fields, save; return the page text."""
-    log_in(page, live_server, "alice", PASSWORD)
+def open_own_profile(page) -> None:
+    """From any page, to one's own profile, once its scripts (htmx) have run."""
     page.click("text=My profile")
-    page.wait_for_selector("h1:has-text('Alice Archer')")
-    page.screenshot(path=str(screenshot_dir / f"profile-{width}.png"), full_page=True)
+    page.wait_for_load_state("load")
 
+
+def open_dialog(page):
     page.click("text=Edit profile")
     dialog = page.locator("dialog.edit-profile")
     dialog.wait_for(state="visible")
+    return dialog
+
+
+def edit_own_profile(page, live_server, log_in, screenshot_dir, width: str) -> str:
+    """Log in as Alice, open her profile and the dialog, change fields, save; return the page text."""
+    log_in(page, live_server, "alice", PASSWORD)
+    open_own_profile(page)
+    page.wait_for_selector("h1:has-text('Alice Archer')")
+    page.screenshot(path=str(screenshot_dir / f"profile-{width}.png"), full_page=True)
+
+    dialog = open_dialog(page)
     assert "come from the directory; write-back is not enabled for them" in dialog.text_content()
     dialog.locator("#id_pronouns").fill("she/her")
     dialog.locator("#id_bio").fill("Keeps the directory tidy.\nLikes maps.")
@@ -70,12 +81,11 @@ def test_person_edits_their_own_profile_on_a_phone(phone_page, live_server, log_
 
 def test_closing_the_dialog_saves_nothing(page, live_server, log_in, alice_directory):
     log_in(page, live_server, "alice", PASSWORD)
-    page.click("text=My profile")
-    page.click("text=Edit profile")
-    page.locator("#id_pronouns").fill("they/them")
+    open_own_profile(page)
+    open_dialog(page).locator("#id_pronouns").fill("they/them")
     page.click("dialog button:has-text('Cancel')")
 
-    assert page.locator("dialog").count() == 0
+    page.locator("dialog").wait_for(state="detached")
     page.reload()
     assert "they/them" not in page.text_content("main")
 
@@ -85,9 +95,8 @@ def test_invalid_value_is_shown_in_the_dialog(page, live_server, log_in, screens
     """The server's message appears at the field, and the dialog stays open for a fix."""
     create_field("mobile", {"label": "Mobile", "type": "phone"})
     log_in(page, live_server, "alice", PASSWORD)
-    page.click("text=My profile")
-    page.click("text=Edit profile")
-    page.locator("#id_mobile").fill("call me maybe")
+    open_own_profile(page)
+    open_dialog(page).locator("#id_mobile").fill("call me maybe")
     page.click("dialog button[type=submit]")
 
     error = page.locator("#id_mobile_error")
@@ -95,7 +104,7 @@ def test_invalid_value_is_shown_in_the_dialog(page, live_server, log_in, screens
     page.screenshot(path=str(screenshot_dir / "profile-edit-dialog-error-desktop.png"))
     assert "phone number" in error.text_content()
     assert page.locator("dialog.edit-profile").is_visible()
-    assert page.evaluate("document.activeElement.id") == "id_mobile"
+    page.wait_for_function("document.activeElement.id === 'id_mobile'")  # focus on the error
 
 
 def test_person_uploads_a_picture_in_the_dialog(page, live_server, log_in, screenshot_dir,
@@ -104,8 +113,8 @@ def test_person_uploads_a_picture_in_the_dialog(page, live_server, log_in, scree
     FieldAttributeOverride.objects.create(field=ProfileField.objects.get(key="picture"),
                                           directory=alice_directory, ldap_attribute="")
     log_in(page, live_server, "alice", PASSWORD)
-    page.click("text=My profile")
-    page.click("text=Edit profile")
+    open_own_profile(page)
+    open_dialog(page)
     page.set_input_files("#id_picture", files=[
         {"name": "me.png", "mimeType": "image/png", "buffer": portrait_png()}])
     page.locator("#id_picture").scroll_into_view_if_needed()
@@ -124,3 +133,38 @@ def portrait_png() -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def test_editor_is_a_page_of_its_own_without_javascript(browser, live_server, log_in, screenshot_dir,
+                                                        alice_directory):
+    """With scripts off, "Edit profile" is a plain link to the same form as a page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page, live_server, "alice", PASSWORD)
+        open_own_profile(page)
+        page.click("text=Edit profile")
+        page.wait_for_selector("h1:has-text('Edit your profile')")
+        page.fill("#id_pronouns", "she/her")
+        page.screenshot(path=str(screenshot_dir / "profile-edit-page-nojs-desktop.png"), full_page=True)
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=Your profile was saved.")
+
+        assert "she/her" in page.text_content("main")
+    finally:
+        context.close()
+
+
+def test_dialog_opens_with_a_notice_when_the_directory_is_down(phone_page, live_server, log_in,
+                                                               screenshot_dir, alice_directory):
+    page = phone_page
+    log_in(page, live_server, "alice", PASSWORD)
+    alice_directory.urls = ["ldap://127.0.0.1:9"]  # the discard port: nobody answers LDAP there
+    alice_directory.save()
+    open_own_profile(page)
+
+    dialog = open_dialog(page)
+
+    page.screenshot(path=str(screenshot_dir / "profile-edit-dialog-unreachable-phone.png"))
+    assert "could not be reached" in dialog.text_content()
+    assert dialog.locator("#id_pronouns").is_editable()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from profilesync.accounts.roles import Role, is_administrator, role_of
 
-from .models import FieldAttributeOverride, FieldType, Profile, ProfileField
+from .models import FieldAttributeOverride, Profile, ProfileField
 
 LOCKED_BY_DIRECTORY = "Comes from the directory; write-back is not enabled for this field."
 # The same reason said once for a list of locked fields.
@@ -59,15 +59,6 @@ def field_accesses(profile: Profile) -> list[FieldAccess]:
         directory_id=profile.directory_id).values_list("field_id", "ldap_attribute"))
     return [field_access(field, overrides.get(field.pk, field.ldap_attribute))
             for field in ProfileField.objects.all()]
-
-
-def picture_access(accesses: list[FieldAccess]) -> FieldAccess | None:
-    """The profile picture's field (the first picture field), or None when there is none.
-
-    A profile has one picture; the sync fills it from whichever picture field is fed,
-    so more than one picture field adds nothing a person could edit separately.
-    """
-    return next((a for a in accesses if a.field.type == FieldType.PICTURE), None)
 
 
 def shared_locked_reason(accesses: list[FieldAccess]) -> str:

@@ -25,9 +25,8 @@ log = logging.getLogger(__name__)
 REFRESH_TIMEOUT_SECONDS = 8.0
 
 UNREACHABLE_NOTICE = (
-    "Your directory could not be reached just now, so the values from the directory shown "
-    "here are the ones stored at the last sync and may be out of date. You can still change "
-    "the fields that are yours to edit.")
+    "The directory could not be reached. Values from the directory are as of the last sync "
+    "and may be out of date; your own fields can still be saved.")
 
 
 def refresh_for_editing(profile: Profile) -> tuple[Profile, str]:
