@@ -248,3 +248,26 @@ def test_a_field_added_after_a_deletion_still_comes_last(admin):
     admin.post("/admin/fields/add", form())
 
     assert list(ProfileField.objects.values_list("key", flat=True))[-1] == "office_phone"
+
+
+def test_a_field_can_be_hidden_from_users_on_other_profiles(admin):
+    """"Only the person and administrators" keeps Users from seeing it on profile pages;
+    the edit page shows the choice again."""
+    admin.post("/admin/fields/add", form(visibility="administrators"))
+    field = ProfileField.objects.get(key="office_phone")
+
+    page = admin.get(f"/admin/fields/{field.pk}/")
+
+    assert field.visible_to == ["system-administrator", "administrator"]
+    assert page.context["form"].initial["visibility"] == "administrators"
+    admin.post(f"/admin/fields/{field.pk}/", form(key=None, visibility="everyone"))
+    field.refresh_from_db()
+    assert field.visible_to == []
+
+
+def test_an_unknown_role_is_refused_by_the_service():
+    from profilesync.errors import InvalidSetting
+    from profilesync.profiles.services import check_visible_to
+
+    with pytest.raises(InvalidSetting, match="not a role"):
+        check_visible_to(["manager"])

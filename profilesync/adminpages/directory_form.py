@@ -28,6 +28,15 @@ OPTIONS = ("type", "vendor", "urls", "start_tls", "ca_file", "bind_dn", "base_dn
 
 class DirectoryForm(ServiceForm):
     SETTING_FIELDS = {"url": "urls"}
+    FIELDSETS = (
+        ("Directory", ("name", "type", "vendor")),
+        ("Connection", ("urls", "start_tls", "ca_file", "bind_dn", "bind_password",
+                        "connect_timeout", "operation_timeout")),
+        ("Users", ("base_dn", "user_dn", "user_filter", "username_attribute",
+                   "unique_id_attribute")),
+        ("Sync", ("modify_timestamp_attribute", "timestamp_pattern", "page_size",
+                  "max_deactivate_percent")),
+    )
 
     name = forms.CharField(
         max_length=64, help_text="Typed in commands and shown in reports: letters, digits, - and _, "
@@ -89,6 +98,12 @@ class DirectoryForm(ServiceForm):
             state = "A password is stored" if directory.has_bind_password else "No password is stored"
             password.help_text = (f"{state}. Leave empty to keep the stored password; it is "
                                   "never shown again.")
+
+    @property
+    def fieldsets(self) -> list[tuple[str, list]]:
+        """(legend, bound fields) in page order; the name only while adding."""
+        return [(legend, [self[name] for name in names if name in self.fields])
+                for legend, names in self.FIELDSETS]
 
     def clean_name(self) -> str:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db import transaction
 
+from profilesync.accounts.roles import Role
 from profilesync.directories.models import Directory
 from profilesync.directories.validation import check_attribute_name
 from profilesync.errors import InvalidSetting
@@ -21,6 +22,14 @@ from .service_forms import ServiceForm
 WRITE_BACK_LABEL = "Write data entered by the user into the corresponding LDAP attribute"
 SETTINGS = ("label", "help_text", "category", "type", "options", "required",
             "shown_in_profile", "searchable", "ldap_attribute")
+
+
+# The profile page's rule (profiles.access): administrators always see every field, so
+# the one choice that matters is whether Users see it on other people's profiles.
+EVERYONE = "everyone"
+ADMINISTRATORS = "administrators"
+VISIBLE_TO = {EVERYONE: [], ADMINISTRATORS: [Role.SYSTEM_ADMINISTRATOR.value,
+                                            Role.ADMINISTRATOR.value]}
 
 
 def attribute_field_name(directory: Directory) -> str:
@@ -47,6 +56,11 @@ class ProfileFieldForm(ServiceForm):
     shown_in_profile = forms.BooleanField(required=False, initial=True, label="Shown in profile")
     searchable = forms.BooleanField(required=False, label="Searchable",
                                     help_text="The people search matches its values.")
+    visibility = forms.ChoiceField(
+        choices=[(EVERYONE, "Everyone"), (ADMINISTRATORS, "Only the person and administrators")],
+        initial=EVERYONE, required=False, widget=forms.RadioSelect,
+        label="Who sees it on a profile page",
+        help_text="The person always sees their own value.")
     ldap_attribute = forms.CharField(
         max_length=100, required=False, label="LDAP attribute",
         help_text="The attribute that feeds this field, e.g. telephoneNumber. Empty: the field "
@@ -98,6 +112,8 @@ class ProfileFieldForm(ServiceForm):
         """Create or change the field; None (and errors at the fields) when a service refuses."""
         data = self.cleaned_data
         options = {name: data[name] for name in SETTINGS}
+        if data["visibility"]:  # absent from a hand-made POST: left as it is
+            options["visible_to"] = VISIBLE_TO[data["visibility"]]
         if self.may_change_write_back:
             options["write_back"] = data["write_back"]
         try:
@@ -127,6 +143,8 @@ def _initial_of(field: ProfileField, directories) -> dict:
     initial = {name: getattr(field, name) for name in SETTINGS}
     initial["options"] = ", ".join(field.options)
     initial["write_back"] = field.write_back
+    users_see = not field.visible_to or Role.USER.value in field.visible_to
+    initial["visibility"] = EVERYONE if users_see else ADMINISTRATORS
     overrides = {o.directory_id: o.ldap_attribute for o in field.overrides.all()}
     for directory in directories:
         initial[attribute_field_name(directory)] = overrides.get(directory.pk, "")

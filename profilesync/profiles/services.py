@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from profilesync.accounts.roles import Role
 from profilesync.directories.models import Directory
 from profilesync.directories.validation import check_attribute_name
 from profilesync.errors import InvalidSetting
@@ -23,6 +24,15 @@ def check_key(key: str) -> str:
             "key", f"{key!r} must start with a letter and use only a-z, 0-9 and _, e.g. office_phone"
         )
     return key
+
+
+def check_visible_to(roles: list[str]) -> list[str]:
+    """Roles that see a field on other people's profiles; empty: everyone."""
+    known = [role.value for role in Role]
+    unknown = [role for role in roles if role not in known]
+    if unknown:
+        raise InvalidSetting("visible_to", f"{', '.join(unknown)}: not a role; use {', '.join(known)}")
+    return [role for role in known if role in roles]
 
 
 def _apply(field: ProfileField, options: dict[str, Any]) -> None:
@@ -46,6 +56,8 @@ def _apply(field: ProfileField, options: dict[str, Any]) -> None:
     if options.get("ldap_attribute") is not None:
         changes["ldap_attribute"] = check_attribute_name(options["ldap_attribute"],
                                                          "ldap_attribute")
+    if options.get("visible_to") is not None:
+        changes["visible_to"] = check_visible_to(options["visible_to"])
     field_type = changes.get("type", field.type)
     write_back = changes.get("write_back", field.write_back)
     if write_back and field_type in WRITE_BACK_REFUSED_TYPES:
