@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from profilesync.cli import main
 from profilesync.demo.people import make_photo
 from profilesync.directories.models import Directory
 from profilesync.directories.secrets import decrypt_secret
@@ -174,17 +173,6 @@ def test_profiles_export_prints_one_json_object_per_profile(subtree, make_direct
 
 # -- the real command line: exit codes ------------------------------------------
 
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run `profilesync ARGV` in this process as the console script does; return (code, out, err)."""
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 ARGUMENT_ERRORS = [
     (["directory", "add", "x", "--url", "http://ldap.example.org", "--base-dn", "dc=example,dc=org"],
      "--url"),
@@ -211,11 +199,11 @@ ARGUMENT_ERRORS = [
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("argv", "option"), ARGUMENT_ERRORS,
                          ids=[" ".join(a) for a, _ in ARGUMENT_ERRORS])
-def test_argument_errors_exit_2_naming_the_option(capsys, fresh_install, argv, option):
+def test_argument_errors_exit_2_naming_the_option(cli, fresh_install, argv, option):
     """A mistyped option exits with code 2 and a message naming that option, and saves nothing."""
     fields_before = list(ProfileField.objects.values_list("key", "write_back", "ldap_attribute"))
 
-    code, _out, err = cli(capsys, *argv)
+    code, _out, err = cli(*argv)
 
     assert code == 2
     assert option in err
@@ -224,21 +212,21 @@ def test_argument_errors_exit_2_naming_the_option(capsys, fresh_install, argv, o
 
 
 @pytest.mark.django_db(transaction=True)
-def test_date_field_write_back_error_explains_the_fix(capsys, fresh_install):
+def test_date_field_write_back_error_explains_the_fix(cli, fresh_install):
     """Refusing write-back for a date field says what to do instead."""
-    _code, _out, err = cli(capsys, "field", "add", "birthday", "--label", "Birthday",
+    _code, _out, err = cli("field", "add", "birthday", "--label", "Birthday",
                            "--type", "date", "--write-back")
     assert "keep it read-only or use a text field" in err
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cli_sync_exits_1_when_one_of_two_directories_fails(capsys, subtree, make_directory):
+def test_cli_sync_exits_1_when_one_of_two_directories_fails(cli, subtree, make_directory):
     """`profilesync sync --json` with one broken directory exits 1 and reports both."""
     subtree.add_people(2)
     make_directory(subtree, name="broken", urls=[f"ldap://127.0.0.1:{free_port()}"])
     make_directory(subtree, name="working")
 
-    code, out, _err = cli(capsys, "sync", "--json")
+    code, out, _err = cli("sync", "--json")
 
     report = json.loads(out)
     assert code == 1
