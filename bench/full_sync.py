@@ -77,6 +77,14 @@ DISTURBED_SHARE = 0.1
 DISTURBED_SLACK = 0.05  # seconds of CPU: the machine's own background (kernel threads, daemons)
 
 
+LEGEND = """\
+seconds: wall clock of the work (connect to last commit), interpreter and Django start-up excluded
+  peak MB: VmHWM of the phase's own process; start MB: its RSS when the work began (interpreter, imports)
+  CPU s: that process's user+system CPU; sys s: the system (kernel) part of it
+  slapd s: slapd's CPU during the phase; pg s: CPU of all postgres processes (the server side of writes)
+  other s: CPU used by anything else on the machine meanwhile (near 0: an undisturbed measurement)"""
+
+
 # -- measuring inside a child ------------------------------------------------------------
 
 def _proc_status_mb(key: str) -> float:
@@ -88,11 +96,99 @@ def _proc_status_mb(key: str) -> float:
     return float("nan")
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by every process named ``postgres`` on this machine.
+
+    Backends that have exited are counted through the postmaster's reaped-children
+    times, so a backend that ends within a phase still counts. Other users of the same
+    server in the meantime would count too; the figure is a guide, not an exact split.
+    """
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1:text.rfind(")")]
+        if name != "postgres":
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (not idle, not waiting for I/O)."""
+    with open("/proc/stat") as stat:
+        fields = [int(f) for f in stat.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_idle(max_wait: float, threshold: float = 0.1, window: float = 0.5) -> float:
+    """Wait until the machine's busy CPU stays under ``threshold`` cores for two windows.
+
+    Other people's test runs on a shared machine would otherwise be measured as
+    ours. Gives up after ``max_wait`` seconds; returns the seconds waited.
+    """
+    start = time.monotonic()
+    quiet = 0
+    while time.monotonic() - start < max_wait:
+        before = busy_cpu_seconds()
+        time.sleep(window)
+        quiet = quiet + 1 if busy_cpu_seconds() - before < threshold * window else 0
+        if quiet >= 2:
+            break
+    return time.monotonic() - start
+
+
+@dataclass
+class CpuSnapshot:
+    busy: float
+    slapd: float
+    postgres: float
+
+    @classmethod
+    def take(cls, slapd_pid: int) -> CpuSnapshot:
+        return cls(busy_cpu_seconds(), process_cpu_seconds(slapd_pid), postgres_cpu_seconds())
+
+    def delta(self, own_cpu: float, slapd_pid: int) -> CpuDelta:
+        """What the machine did since this snapshot, apart from ``own_cpu``."""
+        after = CpuSnapshot.take(slapd_pid)
+        slapd = after.slapd - self.slapd
+        postgres = after.postgres - self.postgres
+        other = after.busy - self.busy - own_cpu - slapd - postgres
+        return CpuDelta(slapd, postgres, max(other, 0.0))
+
+
+@dataclass
+class CpuDelta:
+    slapd: float
+    postgres: float
+    other: float  # everything on the machine but the phase, slapd and postgres
+
+
 class Measured:
-    """Wall clock, CPU time and memory of the work done inside a ``with`` block."""
+    """Wall clock, CPU time and memory of the work done inside a ``with`` block.
+
+    Given the phase's config (which names slapd's process), it also records what
+    slapd, PostgreSQL and everything else on the machine used over exactly that
+    window; the snapshots are taken outside the timed part.
+    """
+
+    def __init__(self, config: dict | None = None):
+        self.slapd_pid = (config or {}).get("slapd_pid")
+        self.machine: CpuDelta | None = None
 
     def __enter__(self) -> Measured:
         self.start_mb = _proc_status_mb("VmRSS")
+        self._machine = CpuSnapshot.take(self.slapd_pid) if self.slapd_pid else None
         self._usage = resource.getrusage(resource.RUSAGE_SELF)
         self._start = time.perf_counter()
         return self
@@ -100,12 +196,16 @@ class Measured:
     def __exit__(self, *exc_info: object) -> None:
         self.seconds = time.perf_counter() - self._start
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        self.cpu_seconds = (usage.ru_utime - self._usage.ru_utime
-                            + usage.ru_stime - self._usage.ru_stime)
+        self.system_seconds = usage.ru_stime - self._usage.ru_stime
+        self.cpu_seconds = usage.ru_utime - self._usage.ru_utime + self.system_seconds
+        if self._machine is not None:
+            self.machine = self._machine.delta(self.cpu_seconds, self.slapd_pid)
         self.peak_mb = _proc_status_mb("VmHWM")
 
     def as_dict(self) -> dict:
         return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds,
+                "system_seconds": self.system_seconds,
+                "machine": asdict(self.machine) if self.machine else None,
                 "start_mb": self.start_mb, "peak_mb": self.peak_mb}
 
 
@@ -116,7 +216,7 @@ def phase_fetch(config: dict) -> dict:
     import ldap
     from ldap.controls import SimplePagedResultsControl
 
-    with Measured() as measured:
+    with Measured(config) as measured:
         conn = ldap.initialize(config["ldap_uri"])
         conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
         conn.simple_bind_s(config["bind_dn"], config["bind_password"])
@@ -182,7 +282,7 @@ def phase_peer(config: dict) -> dict:
     db.execute(create)
     db.commit()
 
-    with Measured() as measured:
+    with Measured(config) as measured:
         server = ldap3.Server(config["ldap_uri"])
         conn = ldap3.Connection(server, config["bind_dn"], config["bind_password"], auto_bind=True)
         results = conn.extend.standard.paged_search(
@@ -280,7 +380,7 @@ def phase_sync(config: dict, name: str) -> dict:
     options = {"trigger": "bench"}
     if "mode" in inspect.signature(run_sync).parameters:
         options["mode"] = "full"  # the second run too: a full sync with nothing changed
-    with _profiled(config, f"{config['engine']}-{name}"), Measured() as measured:
+    with _profiled(config, f"{config['engine']}-{name}"), Measured(config) as measured:
         report = run_sync(**options)
     result = report.results[0]
     counts = result.as_report()
@@ -312,45 +412,6 @@ def run_phase_in_child(name: str, config_path: Path) -> None:
 
 # -- the parent: server, databases, children, table ---------------------------------------
 
-def busy_cpu_seconds() -> float:
-    """CPU time the whole machine has spent busy (not idle, not waiting for I/O)."""
-    with open("/proc/stat") as stat:
-        fields = [int(f) for f in stat.readline().split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for_idle(max_wait: float, threshold: float = 0.1, window: float = 0.5) -> float:
-    """Wait until the machine's busy CPU stays under ``threshold`` cores for two windows.
-
-    Other people's test runs on a shared machine would otherwise be measured as
-    ours. Gives up after ``max_wait`` seconds; returns the seconds waited.
-    """
-    start = time.monotonic()
-    quiet = 0
-    while time.monotonic() - start < max_wait:
-        before = busy_cpu_seconds()
-        time.sleep(window)
-        quiet = quiet + 1 if busy_cpu_seconds() - before < threshold * window else 0
-        if quiet >= 2:
-            break
-    return time.monotonic() - start
-
-
-@dataclass
-class CpuSnapshot:
-    busy: float
-    slapd: float
-    postgres: float
-
-
-@dataclass
-class CpuDelta:
-    slapd: float
-    postgres: float
-    other: float  # everything on the machine but the phase, slapd and postgres
-
-
 @dataclass
 class Row:
     label: str
@@ -364,27 +425,6 @@ class Row:
     profiled: bool = False
     attempts: int = 1
     extra: dict = field(default_factory=dict)
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU used so far by every process named ``postgres`` on this machine.
-
-    Backends that have exited are counted through the postmaster's reaped-children
-    times, so a backend that ends within a phase still counts. Other users of the same
-    server in the meantime would count too; the figure is a guide, not an exact split.
-    """
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = text[text.find("(") + 1:text.rfind(")")]
-        if name != "postgres":
-            continue
-        fields = text.rsplit(")", 1)[1].split()
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Bench:
@@ -425,10 +465,6 @@ class Bench:
     def search_base(self) -> str:
         return f"{PEOPLE_RDN},{SUFFIX}"
 
-    def slapd_cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
     def wait_for_idle(self) -> None:
         if self.args.wait_idle > 0:
             waited = wait_for_idle(self.args.wait_idle)
@@ -437,14 +473,10 @@ class Bench:
                                   "before a phase; see the other s column")
 
     def cpu_snapshot(self) -> CpuSnapshot:
-        return CpuSnapshot(busy_cpu_seconds(), self.slapd_cpu_seconds(), postgres_cpu_seconds())
+        return CpuSnapshot.take(self.server.process.pid)
 
     def cpu_delta(self, before: CpuSnapshot, own_cpu: float) -> CpuDelta:
-        after = self.cpu_snapshot()
-        slapd = after.slapd - before.slapd
-        postgres = after.postgres - before.postgres
-        other = after.busy - before.busy - own_cpu - slapd - postgres
-        return CpuDelta(slapd, postgres, max(other, 0.0))
+        return before.delta(own_cpu, self.server.process.pid)
 
     # .. floor ...............................................................................
     def ldapsearch(self, attributes: list[str]) -> tuple[float, float | None, float | None]:
@@ -523,6 +555,7 @@ class Bench:
         result_file = self.work_dir / f"result-{engine}-{phase}.json"
         config = {
             "ldap_uri": self.server.ldap_uri,
+            "slapd_pid": self.server.process.pid,
             "bind_dn": self.server.root_dn,
             "bind_password": self.server.root_pw,
             "search_base": self.search_base,
@@ -565,7 +598,11 @@ class Bench:
         self.wait_for_idle()
         before = self.cpu_snapshot()
         result = self.child(phase, engine, data_dir, profile=profile, extra=extra)
-        delta = self.cpu_delta(before, result["process_cpu_seconds"])
+        if result.get("machine"):
+            delta = CpuDelta(**result["machine"])  # measured over the work alone, in the child
+        else:
+            # Over the child's whole life (start-up included): a coarser figure.
+            delta = self.cpu_delta(before, result["process_cpu_seconds"])
         return Row(label, result["seconds"], result["peak_mb"], result["cpu_seconds"], delta,
                    kind=phase, database=engine if phase != "fetch" else "",
                    profiled=profile and bool(self.args.profile), extra=result)
@@ -660,7 +697,8 @@ class Bench:
             print(f"  {note}")
         print()
         head = (f"{'phase':<48} {'seconds':>8} {'x floor':>8} {'peak MB':>8} {'start MB':>8} "
-                f"{'CPU s':>7} {'slapd s':>8} {'pg s':>6} {'other s':>7}  {'result':<30} target")
+                f"{'CPU s':>7} {'sys s':>6} {'slapd s':>8} {'pg s':>6} {'other s':>7}  "
+                f"{'result':<30} target")
         print(head)
         print("-" * (len(head) + 40))
         peers = {r.database: r for r in self.rows if r.kind == "peer"}
@@ -668,6 +706,8 @@ class Bench:
             ratio = row.seconds / floor
             peak = f"{row.peak_mb:.0f}" if row.peak_mb is not None else "n/a"
             cpu = f"{row.cpu_seconds:.2f}" if row.cpu_seconds is not None else "n/a"
+            system = row.extra.get("system_seconds")
+            system = f"{system:.2f}" if system is not None else ""
             slapd = f"{row.machine.slapd:.2f}" if row.machine else "n/a"
             pg = f"{row.machine.postgres:.2f}" if row.machine and row.database == "postgres" else ""
             other = f"{row.machine.other:.2f}" if row.machine else "n/a"
@@ -677,17 +717,12 @@ class Bench:
             result = row.result + (f" ({row.attempts} tries)" if row.attempts > 1 else "")
             target = target_text(row, ratio, peers.get(row.database))
             print(f"{label:<48} {row.seconds:>8.2f} {ratio:>8.1f} {peak:>8} {start:>8} {cpu:>7} "
-                  f"{slapd:>8} {pg:>6} {other:>7}  {result:<30} {target}")
+                  f"{system:>6} {slapd:>8} {pg:>6} {other:>7}  {result:<30} {target}")
         print()
         print("targets at 100,000 users on the 2-core machine: first import <= 10x floor (issue 2; "
               "issue 7: <= 5x and at least 2x faster than the peer),\n  unchanged re-sync <= 5x "
               "floor (issue 7: <= 3x), peak memory of the sync process < 400 MB")
-        print("seconds: wall clock of the work (connect to last commit), interpreter and Django "
-              "start-up excluded;\n  peak MB: VmHWM of the phase's own process; start MB: its RSS "
-              "when the work began (interpreter, imports);\n  CPU s: that process's user+system "
-              "CPU; slapd s: slapd's CPU during the phase;\n  pg s: CPU of all postgres processes "
-              "during the phase (the server's side of the writes);\n  other s: CPU used by anything else "
-              "on the machine meanwhile (near 0 means an undisturbed measurement)")
+        print(LEGEND)
         problems = self.check_counts()
         for problem in problems:
             print(f"COUNT MISMATCH: {problem}")
