@@ -142,17 +142,13 @@ def _write_one(conn, profile: Profile, actor: str, actor_user, edit: FieldEdit,
         audit.result, audit.message = WriteResultKind.CONFLICT, str(exc)
         audit.save()
         return
-    except WriteRefused as exc:
-        audit.result, audit.message = WriteResultKind.REFUSED, str(exc)
+    except DirectoryError as exc:  # WriteRefused is permanent, the others transient
+        transient = not isinstance(exc, WriteRefused)
+        audit.result = WriteResultKind.PENDING if transient else WriteResultKind.REFUSED
+        audit.message = str(exc)
         audit.save()
         _keep_pending(profile, actor, actor_user, edit, profile_field, attribute, str(exc),
-                      outcome, transient=False, audited=True)
-        return
-    except DirectoryError as exc:
-        audit.result, audit.message = WriteResultKind.PENDING, str(exc)
-        audit.save()
-        _keep_pending(profile, actor, actor_user, edit, profile_field, attribute, str(exc),
-                      outcome, transient=True, audited=True)
+                      outcome, transient=transient, audited=True)
         return
     audit.result, audit.method = WriteResultKind.WRITTEN, result.method
     audit.save()
