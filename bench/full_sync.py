@@ -42,6 +42,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -584,8 +585,14 @@ class Bench:
             command = [py_spy, "record", "--rate", "250", "--format", "raw", "--output",
                        f"{out}.txt", "--", *command]
         process = subprocess.Popen(command, env=env, cwd=REPO_ROOT)
-        # wait4 gives this child's own CPU time (start-up included), for the "other" column.
-        _pid, status, usage = os.wait4(process.pid, 0)
+        try:
+            # wait4 gives this child's own CPU time (start-up included), for the "other"
+            # column of phases that do not measure the machine themselves.
+            _pid, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C or SIGTERM: the child must not outlive the run
+            process.kill()
+            process.wait()
+            raise
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             raise RuntimeError(f"phase {phase} ({engine}) failed with exit code {process.returncode}")
@@ -834,6 +841,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         args.profile = args.profile.resolve()
+    # SIGTERM ends the run like Ctrl-C: the running child is killed, slapd stopped, files removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work_dir = Path(tempfile.mkdtemp(prefix="profilesync-bench-"))
     bench = Bench(args, work_dir)
     try:
