@@ -52,7 +52,7 @@ def edit_own_profile(page, live_server, log_in, screenshot_dir, width: str) -> s
     page.screenshot(path=str(screenshot_dir / f"profile-{width}.png"), full_page=True)
 
     dialog = open_dialog(page)
-    assert "come from the directory; write-back is not enabled for them" in dialog.text_content()
+    assert "come from the directory; write-back to the directory is not enabled" in dialog.text_content()
     dialog.locator("#id_pronouns").fill("she/her")
     dialog.locator("#id_bio").fill("Keeps the directory tidy.\nLikes maps.")
     dialog.locator("#id_team").select_option("Blue")

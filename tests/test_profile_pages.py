@@ -12,12 +12,12 @@ from PIL import Image
 
 from profilesync.accounts.backends import user_for_profile
 from profilesync.accounts.roles import Role, set_role
-from profilesync.profiles.access import LOCKED_BY_DIRECTORY
 from profilesync.profiles.models import FieldAttributeOverride, Profile, ProfileField
 from profilesync.profiles.picture_upload import MAX_UPLOAD_BYTES
 from profilesync.profiles.self_service import UNREACHABLE_NOTICE
 from profilesync.profiles.services import create_field
 from profilesync.sync.runner import run_sync
+from profilesync.writeback.rules import NOT_ENABLED_GLOBALLY as LOCKED_BY_DIRECTORY
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +197,7 @@ def test_dialog_shows_locked_fields_with_the_reason(client, alice):
     html = client.get(edit_url(alice), **HTMX).content.decode()
 
     assert html.lstrip().startswith("<dialog")
-    assert "These fields come from the directory; write-back is not enabled for them." in html
+    assert "These fields come from the directory; write-back to the directory is not enabled." in html
     assert 'name="title"' not in html and "Engineer" in html
     assert 'name="pronouns"' in html
 
@@ -351,5 +351,5 @@ def test_picture_fed_by_the_directory_is_locked(client, alice):
     html = client.get(edit_url(alice)).content.decode()
     response = client.post(edit_url(alice), {"picture": upload("me.png", png())})
 
-    assert 'type="file"' not in html and "write-back is not enabled for them" in html
+    assert 'type="file"' not in html and "write-back to the directory is not enabled" in html
     assert response.status_code == 302 and person("alice").local_picture == ""

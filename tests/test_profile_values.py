@@ -10,7 +10,7 @@ import pytest
 from django import forms
 from PIL import Image
 
-from profilesync.profiles.access import LOCKED_BY_DIRECTORY, field_access
+from profilesync.profiles.access import field_access
 from profilesync.profiles.edit_form import form_field_for, stored_value
 from profilesync.profiles.models import ProfileField
 from profilesync.profiles.picture_upload import (
@@ -19,6 +19,7 @@ from profilesync.profiles.picture_upload import (
     PictureRefused,
     prepare_picture,
 )
+from profilesync.writeback.rules import NOT_ENABLED_GLOBALLY as LOCKED_BY_DIRECTORY
 
 
 def field(type: str, **options) -> ProfileField:

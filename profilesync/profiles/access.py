@@ -17,13 +17,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from profilesync.accounts.roles import Role, is_administrator, role_of
+from profilesync.writeback.rules import (
+    NOT_ENABLED_FOR_FIELD,
+    NOT_ENABLED_GLOBALLY,
+    fed_field_lock_reason,
+    writeback_enabled_globally,
+)
 
 from .models import FieldAttributeOverride, Profile, ProfileField
 
-LOCKED_BY_DIRECTORY = "Comes from the directory; write-back is not enabled for this field."
 # The same reason said once for a list of locked fields.
 _PLURAL_REASONS = {
-    LOCKED_BY_DIRECTORY: "These fields come from the directory; write-back is not enabled for them.",
+    NOT_ENABLED_FOR_FIELD: "These fields come from the directory; write-back is not enabled for them.",
+    NOT_ENABLED_GLOBALLY: "These fields come from the directory; write-back to the directory "
+                          "is not enabled.",
 }
 
 
@@ -40,24 +47,31 @@ class FieldAccess:
     def fed_by_ldap(self) -> bool:
         return bool(self.attribute)
 
+    @property
+    def writes_back(self) -> bool:
+        """Editable although the directory feeds it: saving writes it to the directory."""
+        return self.editable and self.fed_by_ldap
 
-def field_access(field: ProfileField, attribute: str) -> FieldAccess:
+
+def field_access(field: ProfileField, attribute: str, writeback_globally: bool = False) -> FieldAccess:
     """Whether a field fed by ``attribute`` ("" for none) can be edited, and why not.
 
-    Today only fields the directory does not feed are editable. Write-back will make a
-    fed field editable when it is on for the field and globally; that decision belongs
-    here, with the reason shown when either switch is off.
+    A field the directory does not feed is the person's own. A fed field is editable
+    only with write-back on globally and for the field (never a date), and then saving
+    writes it to the directory; otherwise the reason says which switch is off.
     """
     if not attribute:
         return FieldAccess(field, "", editable=True, locked_reason="")
-    return FieldAccess(field, attribute, editable=False, locked_reason=LOCKED_BY_DIRECTORY)
+    reason = fed_field_lock_reason(field, writeback_globally)
+    return FieldAccess(field, attribute, editable=not reason, locked_reason=reason)
 
 
 def field_accesses(profile: Profile) -> list[FieldAccess]:
-    """The access of every field for ``profile``, in the fields' order (two queries)."""
+    """The access of every field for ``profile``, in the fields' order (three queries)."""
     overrides = dict(FieldAttributeOverride.objects.filter(
         directory_id=profile.directory_id).values_list("field_id", "ldap_attribute"))
-    return [field_access(field, overrides.get(field.pk, field.ldap_attribute))
+    globally = writeback_enabled_globally()
+    return [field_access(field, overrides.get(field.pk, field.ldap_attribute), globally)
             for field in ProfileField.objects.all()]
 
 

@@ -13,6 +13,7 @@ is no key at all.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 from django import forms
@@ -111,6 +112,7 @@ def initial_value(field: ProfileField, stored: object) -> object:
 
 
 REMOVE_PICTURE = "remove-picture"  # a key can never contain "-", so no field is named so
+SEEN_PREFIX = "seen-"
 
 
 class EditProfileForm(forms.Form):
@@ -120,7 +122,11 @@ class EditProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.profile = profile
         self.value_fields: dict[str, ProfileField] = {}
+        # Fields fed by the directory that this person may write back, with the
+        # directory value the dialog showed (sent back hidden, checked on save).
+        self.writeback_fields: dict[str, ProfileField] = {}
         self.picture_field: ProfileField | None = None
+        self.picture_writes_back = False
         self.new_picture: bytes | None = None
         for access in accesses:
             field = access.field
@@ -128,11 +134,34 @@ class EditProfileForm(forms.Form):
                 continue
             if field.type == FieldType.PICTURE:
                 if self.picture_field is None:
+                    self.picture_writes_back = access.writes_back
                     self._add_picture(field)
+                    if access.writes_back:
+                        self._add_seen(field.key, profile.picture)
                 continue
-            self.value_fields[field.key] = field
             self.fields[field.key] = form_field_for(field)
-            self.initial[field.key] = initial_value(field, profile.local_values.get(field.key))
+            if access.writes_back:
+                self.writeback_fields[field.key] = field
+                shown = profile.values.get(field.key)
+                self._add_seen(field.key, shown)
+            else:
+                self.value_fields[field.key] = field
+                shown = profile.local_values.get(field.key)
+            self.initial[field.key] = initial_value(field, shown)
+
+    def _add_seen(self, key: str, value: object) -> None:
+        self.fields[SEEN_PREFIX + key] = forms.JSONField(required=False, widget=forms.HiddenInput)
+        self.initial[SEEN_PREFIX + key] = value
+
+    def seen_value(self, key: str) -> object:
+        """The directory value the person saw for ``key`` when the dialog opened."""
+        return self.cleaned_data.get(SEEN_PREFIX + key)
+
+    def set_seen(self, key: str, value: object) -> None:
+        """After a conflict: saving again means "keep mine" over this directory value."""
+        data = self.data.copy()
+        data[SEEN_PREFIX + key] = json.dumps(value)
+        self.data = data
 
     def _add_picture(self, field: ProfileField) -> None:
         self.picture_field = field
@@ -166,6 +195,19 @@ class EditProfileForm(forms.Form):
     @property
     def remove_picture(self) -> bool:
         return bool(self.cleaned_data.get(REMOVE_PICTURE)) and self.new_picture is None
+
+    def directory_edits(self) -> list[tuple[str, object, object]]:
+        """(key, new value, value seen) for each write-back field the person changed."""
+        edits = []
+        for key, field in self.writeback_fields.items():
+            new = stored_value(field, self.cleaned_data.get(key))
+            seen = self.seen_value(key)
+            if (new or None) != (seen or None):
+                edits.append((key, new, seen))
+        if self.picture_writes_back and self.new_picture is not None:
+            edits.append((self.picture_field.key, self.new_picture, self.seen_value(
+                self.picture_field.key)))
+        return edits
 
     def local_values(self, stored: dict) -> dict:
         """``stored`` with this form's fields replaced. Other keys (fields the directory feeds

@@ -50,3 +50,11 @@ def content_type_for(name: str) -> str:
         if ext == extension:
             return content_type
     return "application/octet-stream"
+
+
+def picture_bytes(name: str) -> bytes | None:
+    """The stored picture's bytes, or None when there is none under ``name``."""
+    if not name or not default_storage.exists(name):
+        return None
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from profilesync.accounts.roles import is_administrator
+from profilesync.writeback.display import open_writes
 
 from .access import can_edit_profile, field_accesses, shared_locked_reason, visibility_note
 from .display import OTHER_CATEGORY, is_empty, profile_view, value_of
@@ -42,6 +43,10 @@ def profile_page(request: HttpRequest, pk: int) -> HttpResponse:
         "view": view,
         "can_edit": can_edit_profile(request.user, profile),
         "viewer_is_administrator": is_administrator(request.user),
+        # Edits waiting for (or refused by) the directory: the person and administrators.
+        "open_writes": (list(open_writes(profile).values())
+                        if can_edit_profile(request.user, profile)
+                        or is_administrator(request.user) else []),
     })
 
 
@@ -68,12 +73,14 @@ def edit_profile(request: HttpRequest, pk: int) -> HttpResponse:
         accesses = field_accesses(profile)
         form = EditProfileForm(accesses, profile, request.POST, request.FILES)
         if form.is_valid():
-            save_own_profile(profile, form)
-            messages.success(request, "Your profile was saved.")
-            url = reverse("profile", args=[profile.pk])
-            if as_dialog:
-                return HttpResponse(status=204, headers={"HX-Redirect": url})
-            return redirect(url)
+            outcome = save_own_profile(profile, form, request.user)
+            if not (outcome.conflicts or outcome.refused):
+                _report_saved(request, outcome, form)
+                url = reverse("profile", args=[profile.pk])
+                if as_dialog:
+                    return HttpResponse(status=204, headers={"HX-Redirect": url})
+                return redirect(url)
+            _show_directory_answers(form, outcome)
     else:
         # Fresh directory values, so the dialog shows what the directory holds now.
         profile, notice = refresh_for_editing(profile)
@@ -88,6 +95,33 @@ def edit_profile(request: HttpRequest, pk: int) -> HttpResponse:
     }
     template = "profiles/edit_profile_dialog.html" if as_dialog else "profiles/edit_profile.html"
     return render(request, template, context)
+
+
+def _report_saved(request: HttpRequest, outcome, form: EditProfileForm) -> None:
+    if outcome.pending:
+        labels = ", ".join(form.fields[k].label for k in outcome.pending if k in form.fields)
+        messages.warning(request, f"Saved. {labels}: the directory could not be reached, so "
+                         "the change is pending and will be written automatically.")
+    else:
+        messages.success(request, "Your profile was saved.")
+
+
+def _show_directory_answers(form: EditProfileForm, outcome) -> None:
+    """Conflicts and refusals go to their fields; the person's values stay in the form.
+
+    After a conflict the hidden "seen" value becomes the directory's, so saving again
+    means "keep mine" and is checked against what the directory holds now.
+    """
+    for key, (_mine, theirs) in outcome.conflicts.items():
+        shown = ", ".join(theirs) if isinstance(theirs, list) else (theirs or "(empty)")
+        form.add_error(key if key in form.fields else None,
+                       f"Changed in the directory since you opened this: it now holds "
+                       f"\u201c{shown}\u201d. Save again to replace it with your value, or "
+                       f"enter the directory's value to keep it.")
+        form.set_seen(key, theirs)
+    for key, reason in outcome.refused.items():
+        form.add_error(key if key in form.fields else None,
+                       f"Not written to the directory: {reason}")
 
 
 def _dialog_sections(profile: Profile, accesses, form: EditProfileForm) -> dict:

@@ -14,10 +14,11 @@ from django.db import transaction
 
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.sync.one_person import refresh_profile
+from profilesync.writeback.service import EditOutcome, FieldEdit, apply_edit
 
 from .edit_form import EditProfileForm
 from .models import Profile
-from .pictures import store_picture
+from .pictures import picture_bytes, store_picture
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,31 @@ def refresh_for_editing(profile: Profile) -> tuple[Profile, str]:
         return profile, UNREACHABLE_NOTICE
 
 
-@transaction.atomic
-def save_own_profile(profile: Profile, form: EditProfileForm) -> Profile:
-    """Store a valid edit form's values and picture on ``profile``."""
-    current = Profile.objects.select_for_update().get(pk=profile.pk)
-    current.local_values = form.local_values(current.local_values)
-    if form.new_picture is not None:
-        current.local_picture = store_picture(form.new_picture)
-    elif form.remove_picture:
-        current.local_picture = ""
-    current.save(update_fields=["local_values", "local_picture", "updated_at"])
-    return current
+def save_own_profile(profile: Profile, form: EditProfileForm, user) -> EditOutcome:
+    """Store a valid edit form: the person's own fields here, write-back fields in the
+    directory (each only if it still holds what the dialog showed)."""
+    with transaction.atomic():
+        current = Profile.objects.select_for_update().get(pk=profile.pk)
+        current.local_values = form.local_values(current.local_values)
+        if form.new_picture is not None and not form.picture_writes_back:
+            current.local_picture = store_picture(form.new_picture)
+        elif form.remove_picture and not form.picture_writes_back:
+            current.local_picture = ""
+        current.save(update_fields=["local_values", "local_picture", "updated_at"])
+    edits = form.directory_edits()
+    if not edits:
+        return EditOutcome()
+    return apply_edit(current, user.get_username(), [
+        FieldEdit(key, new, _seen_for_write(current, form, key, seen))
+        for key, new, seen in edits], actor_user=user)
+
+
+def _seen_for_write(profile: Profile, form: EditProfileForm, key: str, seen: object) -> object:
+    """What the directory held when the dialog opened, as the write-back compares it.
+
+    For a picture the dialog carries the stored picture's name; the bytes are the
+    directory's photo as the last sync or refresh stored it.
+    """
+    if form.picture_field is not None and key == form.picture_field.key:
+        return picture_bytes(seen) if seen else None
+    return seen

@@ -22,16 +22,25 @@ def writeback_enabled_globally() -> bool:
     return DataSourceSettings.load().writeback_enabled
 
 
+NOT_ENABLED_GLOBALLY = "Comes from the directory; write-back to the directory is not enabled."
+NOT_ENABLED_FOR_FIELD = "Comes from the directory; write-back is not enabled for this field."
+NEVER_FOR_DATES = "Comes from the directory; date fields are never written back."
+
+
 def lock_reason(field: ProfileField, directory: Directory, *, globally: bool | None = None) -> str:
     """Why the person cannot edit ``field`` ("" when they can)."""
     if not attribute_in(field, directory):
         return ""
-    if globally is None:
-        globally = writeback_enabled_globally()
+    return fed_field_lock_reason(field, writeback_enabled_globally() if globally is None
+                                 else globally)
+
+
+def fed_field_lock_reason(field: ProfileField, globally: bool) -> str:
+    """Why a field the directory feeds cannot be edited ("" when write-back allows it)."""
     if field.type in WRITE_BACK_REFUSED_TYPES:
-        return "comes from the directory; date fields are never written back"
+        return NEVER_FOR_DATES
     if not globally:
-        return "comes from the directory; write-back to the directory is not enabled"
+        return NOT_ENABLED_GLOBALLY
     if not field.write_back:
-        return "comes from the directory; write-back is not enabled for this field"
+        return NOT_ENABLED_FOR_FIELD
     return ""
