@@ -112,15 +112,24 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+# Every demo person logs in with this password (printed in the banner); nobody can
+# read it back from the directory.
+DEMO_USER_PASSWORD = "demo-password"
+DEMO_ACCESS = ("to attrs=userPassword by self write by anonymous auth by * none",
+               "to * by * read")
+
+
 def _build(run_dir: Path, people: int) -> DemoServerState:
     """Make a new server in ``run_dir`` and load ``people`` generated people into it."""
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, mode=0o700)
     state = DemoServerState(people=people, port=free_port(), root_password=secrets.token_urlsafe(18))
-    slapd = SlapdServer(suffix=SUFFIX, root_pw=state.root_password, run_dir=run_dir)
+    slapd = SlapdServer(suffix=SUFFIX, root_pw=state.root_password, run_dir=run_dir,
+                        access=DEMO_ACCESS)
     slapd.configure()
-    ldif = write_people_ldif(run_dir / "people.ldif", people, suffix=SUFFIX)
+    ldif = write_people_ldif(run_dir / "people.ldif", people, suffix=SUFFIX,
+                             user_password=DEMO_USER_PASSWORD)
     slapd.load(ldif)
     ldif.unlink()
     write_state(run_dir, state)

@@ -91,7 +91,7 @@ def _line(attribute: str, value: str | bytes) -> str:
     return f"{attribute}:: {base64.b64encode(raw).decode('ascii')}\n"
 
 
-def person_ldif(person: Person, people_dn: str) -> str:
+def person_ldif(person: Person, people_dn: str, user_password: str = "") -> str:
     lines = [
         _line("dn", f"uid={person.uid},{people_dn}"),
         "objectClass: inetOrgPerson\n",
@@ -107,6 +107,8 @@ def person_ldif(person: Person, people_dn: str) -> str:
     ]
     if person.photo:
         lines.append(_line("jpegPhoto", person.photo))
+    if user_password:
+        lines.append(_line("userPassword", user_password))
     return "".join(lines) + "\n"
 
 
@@ -116,12 +118,15 @@ def organizational_unit_ldif(dn: str) -> str:
 
 
 def write_people_ldif(path: str | Path, count: int, suffix: str = "dc=example,dc=org",
-                      seed: int = 1, photo_share: float = 0.1) -> Path:
-    """Write ``ou=people`` and ``count`` people under it to ``path`` for slapadd."""
+                      seed: int = 1, photo_share: float = 0.1, user_password: str = "") -> Path:
+    """Write ``ou=people`` and ``count`` people under it to ``path`` for slapadd.
+
+    With ``user_password`` every person can log in with it (the demo's people do).
+    """
     path = Path(path)
     people_dn = f"ou=people,{suffix}"
     with path.open("w", encoding="utf-8") as out:
         out.write(organizational_unit_ldif(people_dn))
         for person in generate_people(count, seed=seed, photo_share=photo_share):
-            out.write(person_ldif(person, people_dn))
+            out.write(person_ldif(person, people_dn, user_password))
     return path

@@ -20,7 +20,7 @@ from django.db import connections
 
 from profilesync.demo.admin_account import AdminLogin, ensure_admin
 from profilesync.demo.directory_config import ensure_demo_directory
-from profilesync.demo.directory_server import DemoServer, start_demo_server
+from profilesync.demo.directory_server import DEMO_USER_PASSWORD, DemoServer, start_demo_server
 from profilesync.directories.models import Directory
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.sync.models import SyncMode
@@ -141,6 +141,8 @@ class Command(ProfilesyncCommand):
         self.stdout.write(f"  admin login: {login}")
         if admin.password is not None:
             self.stdout.write(f"               (kept in {admin.password_file})")
+        self.stdout.write(f"  people log in as e.g. user000001 / {DEMO_USER_PASSWORD} "
+                          "(every demo person has that password)")
         self.stdout.write(f"  directory:   {server.url}  bind {server.slapd.root_dn}")
         self.stdout.write("Stop with Ctrl-C.")
         self.stdout.write("")
