@@ -22,7 +22,7 @@ class DefaultField:
 DEFAULT_FIELDS = (
     DefaultField("display_name", "Name", "text", "displayName", "General", True),
     DefaultField("title", "Job title", "text", "title", "General", True),
-    DefaultField("department", "Department", "text", "departmentNumber", "General", True),
+    DefaultField("department", "Department", "select", "departmentNumber", "General", True),
     DefaultField("phone", "Phone", "phone", "telephoneNumber"),
     DefaultField("mail", "Email", "email", "mail", searchable=True),
     DefaultField("picture", "Profile picture", "picture", "jpegPhoto", "General"),

@@ -86,6 +86,11 @@ class Profile(models.Model):
     local_values = models.JSONField(default=dict, blank=True, db_default=models.Value(
         {}, output_field=models.JSONField()))
     local_picture = models.CharField(max_length=255, blank=True, db_default="")
+    # What the people search reads (profiles.search.text): the words of the names and of
+    # the searchable fields, and the folded name the directory is sorted by. Written with
+    # the values by every writer; the database's own search index is built over them.
+    search_text = models.TextField(blank=True, db_default="")
+    sort_name = models.CharField(max_length=255, blank=True, db_default="")
     digest = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -98,6 +103,11 @@ class Profile(models.Model):
         ordering = ["display_name", "username"]
         constraints = [
             models.UniqueConstraint(fields=["directory", "unique_id"], name="one_profile_per_entry")
+        ]
+        indexes = [
+            models.Index(fields=["sort_name", "id"], name="profiles_sort_name_idx"),
+            # Counting the active people of the listing reads only this index.
+            models.Index(fields=["active"], name="profiles_active_idx"),
         ]
 
     def __str__(self) -> str:
