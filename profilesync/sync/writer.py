@@ -9,7 +9,9 @@ same path.
 
 Each row also gets its search columns (``profiles.search.text``): the sync is
 the writer of almost every profile, so the search text is computed here, with
-the values it describes, from the fields searched when the page is written.
+the values it describes, from the fields searched when the page is written. On
+SQLite a page goes in as a few multi-row statements (``profiles.search.bulk``
+says why).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from profilesync.profiles.models import Profile
+from profilesync.profiles.search.bulk import insert_many, update_many
 from profilesync.profiles.search.columns import load_search_fields
 from profilesync.profiles.search.text import SearchFields, search_columns
 
@@ -66,24 +69,17 @@ def insert_rows(rows: list[ProfileRow], directory_id: int, now: datetime) -> Non
     if not rows:
         return
     columns = [*_SYNCED, "created_at", "directory"]
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        connection.ops.quote_name(Profile._meta.db_table),
-        ", ".join(_column(c) for c in columns),
-        ", ".join(["%s"] * len(columns)),
-    )
     stamp = _adapt_time(now)
     fields = load_search_fields()
     params = [[*_values(row, stamp, fields, {}), stamp, directory_id] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        insert_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
+                    [_column(c) for c in columns], params)
 
 
 def update_rows(rows: list[ProfileRow], now: datetime) -> None:
     if not rows:
         return
-    assignments = ", ".join(f"{_column(c)} = %s" for c in _SYNCED if c != "unique_id")
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        connection.ops.quote_name(Profile._meta.db_table), assignments, _column("id"))
     stamp = _adapt_time(now)
     fields = load_search_fields()
     # What people entered themselves is searched too; the sync never writes it.
@@ -91,17 +87,14 @@ def update_rows(rows: list[ProfileRow], now: datetime) -> None:
         "pk", "local_values"))
     params = [[*_values(row, stamp, fields, local.get(row.pk) or {})[1:], row.pk] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        update_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
+                    [_column(c) for c in _SYNCED if c != "unique_id"], _column("id"), params)
 
 
 def update_values(changes: list[tuple[int, dict]]) -> None:
     """Store new field values for profiles, clearing their digest (see ``field_fill_pass``)."""
     if not changes:
         return
-    sql = "UPDATE {} SET {} = %s, {} = %s, {} = %s, {} = %s WHERE {} = %s".format(
-        connection.ops.quote_name(Profile._meta.db_table),
-        _column("values"), _column("digest"), _column("updated_at"), _column("search_text"),
-        _column("id"))
     stamp = _adapt_time(timezone.now())
     fields = load_search_fields()
     names = {pk: rest for pk, *rest in Profile.objects.filter(
@@ -113,4 +106,6 @@ def update_values(changes: list[tuple[int, dict]]) -> None:
         text, _ = search_columns(display_name, username, values, local_values, fields)
         params.append([connection.ops.adapt_json_value(values, None), "", stamp, text, pk])
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        update_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
+                    [_column(c) for c in ("values", "digest", "updated_at", "search_text")],
+                    _column("id"), params)

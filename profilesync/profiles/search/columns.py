@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from .bulk import update_many
 from .text import SearchFields, search_columns
 
 BATCH_SIZE = 2000
@@ -70,7 +71,6 @@ def _store(profile_model, columns: tuple[str, ...], updates: list[list]) -> None
         return
     quote = connection.ops.quote_name
     meta = profile_model._meta
-    assignments = ", ".join(f"{quote(meta.get_field(c).column)} = %s" for c in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, updates)
+        update_many(cursor, quote(meta.db_table), [quote(meta.get_field(c).column) for c in columns],
+                    quote(meta.pk.column), updates)
