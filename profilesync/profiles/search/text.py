@@ -58,7 +58,9 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     if _NOT_LATIN.search(decomposed) is None:
         return decomposed.encode("ascii", "ignore").decode("ascii")
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_BASE_LETTERS))
+    decomposed = unicodedata.normalize("NFKD", decomposed.translate(_BASE_LETTERS))
+    if _NOT_LATIN.search(decomposed) is None:  # "Søren", "Łukasz"
+        return decomposed.encode("ascii", "ignore").decode("ascii")
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
@@ -138,7 +140,7 @@ def search_text(display_name: str, username: str, values: Mapping | None,
     local_values = local_values or {}
     texts = [display_name, username]
     for key in fields.word_keys:
-        value = shown_value(values, local_values, key)
+        value = values.get(key) or local_values.get(key)  # shown_value, inlined: the sync's path
         if isinstance(value, str):
             texts.append(value)
         elif value is not None:
