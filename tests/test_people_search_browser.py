@@ -120,3 +120,27 @@ def test_the_directory_on_a_phone(phone_page, live_server, log_in, staff, screen
 
     assert not too_wide
     assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_an_administrator_shows_deactivated_people(page, live_server, log_in, staff,
+                                                   django_user_model, screenshot_dir):
+    """The checkbox only administrators get adds deactivated people, marked as such."""
+    from profilesync.accounts.roles import Role, set_role
+    from profilesync.profiles.models import Profile
+
+    Profile.objects.filter(username="anneke").update(active=False)
+    set_role(django_user_model.objects.create_user("admin-p", password=PASSWORD),
+             Role.ADMINISTRATOR)
+    log_in(page, live_server, "admin-p", PASSWORD)
+    page.wait_for_selector("#people-results li")
+    type_search(page, "annan")
+    hidden = page.text_content("#people-count").strip()
+
+    page.check("input[name=inactive]")
+    page.wait_for_function("new URLSearchParams(location.search).get('inactive') === '1'"
+                           " && !document.querySelector('#people-search.htmx-request')")
+    screenshot(page, screenshot_dir / "people-admin-deactivated-desktop.png")
+
+    assert hidden == "No one found"
+    assert page.locator("#people-results li").all_text_contents()[0].split() == [
+        "A", "Anneke", "Annan", "Analyst", "·", "Finance", "Deactivated"]
