@@ -117,7 +117,8 @@ def _show_directory_answers(form: EditProfileForm, outcome) -> None:
         form.add_error(key if key in form.fields else None,
                        f"Changed in the directory since you opened this: it now holds "
                        f"\u201c{shown}\u201d. Save again to replace it with your value, or "
-                       f"enter the directory's value to keep it.")
+                       f"keep the directory's: enter it here, or cancel (the dialog then "
+                       f"shows what the directory holds).")
         form.set_seen(key, theirs)
     for key, reason in outcome.refused.items():
         form.add_error(key if key in form.fields else None,
