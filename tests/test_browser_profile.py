@@ -123,7 +123,10 @@ def test_person_uploads_a_picture_in_the_dialog(page, live_server, log_in, scree
     page.wait_for_selector("text=Your profile was saved.")
 
     picture = page.locator("img.avatar.big")
-    assert picture.evaluate("img => img.complete && img.naturalWidth") == 384
+    # The page is there before the picture has arrived: wait for it to load.
+    page.wait_for_function("() => { const img = document.querySelector('img.avatar.big');"
+                           " return img && img.complete && img.naturalWidth > 0; }")
+    assert picture.evaluate("img => img.naturalWidth") == 384
     page.screenshot(path=str(screenshot_dir / "profile-with-picture-desktop.png"))
 
 

@@ -91,9 +91,10 @@ def test_changing_the_schedule_does_not_run_slots_already_past():
 
     changed_at = set_schedule(JOB, "* * * * *").claimed_slot
 
-    assert run_due_jobs(changed_at) == []
+    assert [c for c in run_due_jobs(changed_at) if c.job == JOB] == []
     next_minute = changed_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    assert len(run_due_jobs(next_minute)) == 1
+    # Other jobs (the write-back retry, every 5 minutes) may fall due at the same minute.
+    assert len([c for c in run_due_jobs(next_minute) if c.job == JOB]) == 1
 
 
 # -- the command line ------------------------------------------------------
