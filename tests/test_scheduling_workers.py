@@ -167,7 +167,8 @@ def test_a_worker_killed_mid_run_lets_the_next_run_proceed_after_its_lease_expir
     assert stopped.status == RunStatus.FAILED
     assert "worker stopped" in stopped.interruption.message
     assert f"worker {killed.worker_id}" in stopped.interruption.message
-    killed_task = DBTaskResult.objects.get(worker_ids=[killed.worker_id])
+    killed_task = DBTaskResult.objects.get(worker_ids=[killed.worker_id],
+                                           task_path=BULK_PROFILE_UPDATE.task_path)
     assert killed_task.status == "FAILED" and "worker stopped" in killed_task.traceback
     assert survivor.stop() == 0
 
