@@ -27,6 +27,12 @@ connection is opened to after the last commit; interpreter and Django start-up
 are not counted. Nothing here asserts a timing: the script prints figures and
 the targets next to them.
 
+On a shared machine other people's work would be measured as ours, so each
+phase also records the CPU that slapd, PostgreSQL and everything else used over
+the same window; the script waits for the machine to be idle before a phase
+(``--wait-idle``) and measures a disturbed phase again (``--retries``), keeping
+the least disturbed attempt and saying how many it took.
+
 ``--profile DIR`` runs the two profilesync phases under pyinstrument (or
 ``--profiler py-spy``) and writes the reports into DIR; times taken under a
 profiler are marked as such and are not the figures to quote.
@@ -52,8 +58,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+# The checkout this script belongs to comes first, so running it from another worktree
+# measures that worktree's profilesync, not the editable install's.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
+if sys.path[:1] != [str(REPO_ROOT)]:
     sys.path.insert(0, str(REPO_ROOT))
 
 SUFFIX = "dc=example,dc=org"

@@ -52,14 +52,17 @@ def self_time(stacks: list[tuple[list[str], int]]) -> Counter:
     return counter
 
 
-def own_lines(stacks: list[tuple[list[str], int]], prefix: str) -> Counter:
+def own_lines(stacks: list[tuple[list[str], int]], prefix: str, hide_above: float) -> Counter:
+    """Samples through each line under ``prefix``, leaving out the lines nearly every
+    sample passes through (the run's outer frames say nothing about where time goes)."""
     counter: Counter = Counter()
     for frames, count in stacks:
         for frame in set(frames):
             parsed = _FRAME.match(frame)
             if parsed and parsed["where"].startswith(prefix):
                 counter[frame] += count
-    return counter
+    samples = sum(count for _, count in stacks)
+    return Counter({frame: n for frame, n in counter.items() if n <= hide_above * samples})
 
 
 def print_table(title: str, counter: Counter, samples: int, top: int) -> None:
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--within", default="run_sync", help="count only samples inside this function")
     parser.add_argument("--prefix", default="profilesync/", help="whose lines the second table shows")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--hide-above", type=float, default=95.0, metavar="PERCENT",
+                        help="leave out lines in more than this share of samples (default 95)")
     args = parser.parse_args(argv)
     stacks, total = read_stacks(args.profile, args.within)
     samples = sum(count for _, count in stacks)
@@ -82,8 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no samples inside {args.within!r} in {args.profile}")
     print(f"{args.profile.name}: {samples} samples inside {args.within} ({total} in all)\n")
     print_table("self time (where the CPU was)", self_time(stacks), samples, args.top)
-    print_table(f"inclusive time of {args.prefix} lines", own_lines(stacks, args.prefix), samples,
-                args.top)
+    print_table(f"inclusive time of {args.prefix} lines",
+                own_lines(stacks, args.prefix, args.hide_above / 100), samples, args.top)
 
 
 if __name__ == "__main__":
