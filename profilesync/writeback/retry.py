@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from profilesync.ldapclient.connection import open_connection
@@ -18,6 +17,7 @@ from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.modify import WriteConflict, WriteRefused, supports_assertion, write_attribute
 from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.profiles.models import FieldType, ProfileField
+from profilesync.profiles.pictures import picture_bytes
 
 from .encoding import audit_text, from_ldap_values, picture_for_attribute, to_ldap_values
 from .models import PendingStatus, PendingWrite, WriteAudit, WriteResultKind
@@ -29,13 +29,6 @@ class RetryCounts:
     written: int = 0
     still_pending: int = 0
     refused: int = 0
-
-
-def _picture_bytes(name: str | None) -> bytes | None:
-    if not name or not default_storage.exists(name):
-        return None
-    with default_storage.open(name, "rb") as handle:
-        return handle.read()
 
 
 def retry_due_writes(now=None) -> RetryCounts:
@@ -53,8 +46,8 @@ def _retry_one(pending: PendingWrite, counts: RetryCounts) -> None:
     profile_field = ProfileField.objects.filter(key=pending.field_key).first()
     field_type = profile_field.type if profile_field else FieldType.TEXT
     is_picture = field_type == FieldType.PICTURE
-    value = _picture_bytes(pending.value) if is_picture else pending.value
-    seen = _picture_bytes(pending.expected) if is_picture else pending.expected
+    value = picture_bytes(pending.value) if is_picture else pending.value
+    seen = picture_bytes(pending.expected) if is_picture else pending.expected
     new = to_ldap_values(field_type, value)
     if is_picture and new:
         new = [picture_for_attribute(new[0], pending.attribute)]

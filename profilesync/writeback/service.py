@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,13 +56,6 @@ class EditOutcome:
     @property
     def ok(self) -> bool:
         return not (self.conflicts or self.pending or self.refused)
-
-
-def current_picture_bytes(profile: Profile) -> bytes | None:
-    if not profile.picture or not default_storage.exists(profile.picture):
-        return None
-    with default_storage.open(profile.picture, "rb") as handle:
-        return handle.read()
 
 
 def apply_edit(profile: Profile, actor: str, edits: list[FieldEdit], actor_user=None) -> EditOutcome:

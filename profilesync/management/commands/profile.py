@@ -12,8 +12,9 @@ import sys
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.profiles.models import FieldType, Profile, ProfileField
+from profilesync.profiles.pictures import picture_bytes
 from profilesync.sync.one_person import refresh_profile
-from profilesync.writeback.service import FieldEdit, apply_edit, current_picture_bytes
+from profilesync.writeback.service import FieldEdit, apply_edit
 
 
 class Command(ProfilesyncCommand):
@@ -50,7 +51,7 @@ class Command(ProfilesyncCommand):
             self.stderr.write(f"note: the directory could not be read ({exc}); "
                               "using the stored values")
         new_value = self._parse(field, value)
-        seen = (current_picture_bytes(profile) if field.type == FieldType.PICTURE
+        seen = (picture_bytes(profile.picture) if field.type == FieldType.PICTURE
                 else profile.values.get(key, [] if field.type == FieldType.MULTISELECT else ""))
         outcome = apply_edit(profile, "cli", [FieldEdit(key, new_value, seen)])
         if outcome.ok:
