@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "profilesync.sync",
     "profilesync.accounts",
     "profilesync.writeback",
+    "profilesync.api",
     "django_tasks",
     "django_tasks_db",
     "profilesync.scheduling",

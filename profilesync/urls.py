@@ -2,12 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from profilesync.accounts.forms import ThrottledLoginForm
+from profilesync.api.routes import api
 from profilesync.profiles import views
 from profilesync.sync import views as sync_views
 from profilesync.writeback import views as writeback_views
 
 urlpatterns = [
     path("", include("profilesync.profiles.urls")),
+    path("api/v1/", api.urls),
     path("healthz", views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledLoginForm),
          name="login"),

@@ -1,0 +1,151 @@
+"""People endpoints: the same search, visibility and roles as the people directory pages.
+
+A person's values pass through the web pages' own rules (``can_see_field``,
+``profile_view``): a field shown only to the person and administrators is
+missing from everyone else's answer, not blanked, and deactivated people exist
+only for administrators.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from ninja import Query, Router
+from ninja.errors import HttpError
+
+from profilesync.accounts.roles import is_administrator
+from profilesync.directories.models import Directory
+from profilesync.profiles.access import can_see_field, field_accesses
+from profilesync.profiles.display import HEADLINE_KEYS, NAME_KEY, profile_view
+from profilesync.profiles.models import FieldType, Profile, ProfileField
+from profilesync.profiles.search.query import Criteria, search_people
+from profilesync.profiles.search.text import SearchFields, query_words, shown_value, value_texts
+
+from .schemas import ApiError, FieldDefinition, PeoplePage, PersonDetail, PersonSummary
+
+router = Router(tags=["people"])
+
+MAX_PAGE_SIZE = 200
+MAX_QUERY_LENGTH = 200
+FILTER_PARAMETER = Query([], description="KEY=VALUE of a select field; repeat for several")
+
+
+@router.get("/people", response={200: PeoplePage, 422: ApiError})
+def list_people(request: HttpRequest, q: str = "", page: int = 1, page_size: int = 48,
+                filter: list[str] = FILTER_PARAMETER,
+                include_inactive: bool = False) -> PeoplePage:
+    """Search the people directory as the web page does: every word must begin some word
+    of a person's names or searchable fields; filters must hold exactly."""
+    if page < 1:
+        raise HttpError(422, "page: must be 1 or more")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise HttpError(422, f"page_size: must be between 1 and {MAX_PAGE_SIZE}")
+    fields = list(ProfileField.objects.all())
+    criteria = Criteria(
+        words=tuple(query_words(q[:MAX_QUERY_LENGTH])),
+        filters=_parsed_filters(filter, fields),
+        include_inactive=include_inactive and is_administrator(request.user),
+    )
+    result = search_people(criteria, page, page_size)
+    directory_names = dict(Directory.objects.values_list("pk", "name"))
+    return PeoplePage(
+        count=result.total, count_is_exact=result.total_exact, page=result.number,
+        page_size=result.size, has_next=result.has_next,
+        people=[_summary(request, person, fields, directory_names[person.directory_id])
+                for person in result.people])
+
+
+@router.get("/people/me", response={200: PersonDetail, 404: ApiError})
+def my_profile(request: HttpRequest) -> PersonDetail:
+    """The caller's own profile (a local login without one gets 404)."""
+    profile = Profile.objects.select_related("directory").filter(user=request.user).first()
+    if profile is None:
+        raise HttpError(404, "this login has no profile (local logins have none)")
+    return _detail(request, profile)
+
+
+@router.get("/people/{person_id}", response={200: PersonDetail, 404: ApiError})
+def person(request: HttpRequest, person_id: int) -> PersonDetail:
+    """One person's profile: the fields the caller may see, in the page's order."""
+    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=person_id)
+    if not profile.active and not is_administrator(request.user):
+        raise Http404("no such person")
+    return _detail(request, profile)
+
+
+@router.get("/fields", response=list[FieldDefinition])
+def fields(request: HttpRequest) -> list[FieldDefinition]:
+    """The profile fields shown on profile pages, in their order: the keys that the
+    people answers and the ``filter`` parameter use."""
+    all_fields = list(ProfileField.objects.all())
+    search = SearchFields.of(all_fields)
+    return [FieldDefinition(key=f.key, label=f.label, type=f.type, category=f.category,
+                            searchable=f.key in search.word_keys,
+                            filterable=f.key in search.filter_keys)
+            for f in all_fields if f.shown_in_profile]
+
+
+def _parsed_filters(raw: list[str], fields: list[ProfileField]) -> tuple[tuple[str, str], ...]:
+    filterable = SearchFields.of(fields).filter_keys
+    parsed = []
+    for item in raw:
+        key, separator, value = item.partition("=")
+        if not separator or not value.strip():
+            raise HttpError(422, f"filter: {item!r} is not KEY=VALUE (e.g. department=Sales)")
+        if key not in filterable:
+            choices = ", ".join(filterable) or "none"
+            raise HttpError(422, f"filter: {key!r} is not a filterable field "
+                                 f"(select fields shown to everyone: {choices})")
+        parsed.append((key, value.strip()))
+    return tuple(parsed)
+
+
+def _picture_url(request: HttpRequest, profile: Profile, visible: bool) -> str | None:
+    if not visible or not profile.shown_picture:
+        return None
+    return request.build_absolute_uri(reverse("profile-picture", args=[profile.pk]))
+
+
+def _summary(request: HttpRequest, profile: Profile, fields: list[ProfileField],
+             directory_name: str) -> PersonSummary:
+    viewer = request.user
+
+    def visible(field: ProfileField) -> bool:
+        return field.shown_in_profile and (not field.visible_to
+                                           or can_see_field(viewer, field, profile))
+
+    values: dict[str, str | list[str]] = {}
+    headline: list[str] = []
+    pictures_visible = True
+    for field in fields:
+        if field.type == FieldType.PICTURE:
+            pictures_visible = pictures_visible and visible(field)
+            continue
+        if field.key == NAME_KEY or not visible(field):
+            continue
+        value = shown_value(profile.values, profile.local_values, field.key)
+        texts = value_texts(value)
+        if not texts:
+            continue
+        values[field.key] = texts if isinstance(value, list) else texts[0]
+        if field.key in HEADLINE_KEYS:
+            headline.extend(texts)
+    return PersonSummary(
+        id=profile.pk, name=profile.display_name or profile.username, username=profile.username,
+        directory=directory_name, active=profile.active, headline=headline,
+        fields=values, picture_url=_picture_url(request, profile, pictures_visible),
+        url=request.build_absolute_uri(reverse("profile", args=[profile.pk])))
+
+
+def _detail(request: HttpRequest, profile: Profile) -> PersonDetail:
+    view = profile_view(profile, field_accesses(profile), request.user)
+    rows = [{"key": row.field.key, "label": row.field.label, "category": section.category,
+             "value": row.value if isinstance(row.value, list) else str(row.value),
+             "restricted": row.restricted}
+            for section in view.sections for row in section.rows]
+    return PersonDetail(
+        id=profile.pk, name=profile.display_name or profile.username, username=profile.username,
+        directory=profile.directory.name, active=profile.active, headline=view.headline,
+        fields=rows, picture_url=_picture_url(request, profile, view.shows_picture),
+        url=request.build_absolute_uri(reverse("profile", args=[profile.pk])))

@@ -1,0 +1,88 @@
+"""What the API answers, as typed schemas: they are also the OpenAPI document's."""
+
+from __future__ import annotations
+
+from ninja import Schema
+
+
+class PersonSummary(Schema):
+    id: int
+    name: str
+    username: str
+    directory: str
+    active: bool
+    headline: list[str]
+    fields: dict[str, str | list[str]]
+    picture_url: str | None
+    url: str
+
+
+class PeoplePage(Schema):
+    count: int
+    count_is_exact: bool
+    page: int
+    page_size: int
+    has_next: bool
+    people: list[PersonSummary]
+
+
+class FieldValue(Schema):
+    key: str
+    label: str
+    category: str
+    value: str | list[str]
+    restricted: str
+
+
+class PersonDetail(Schema):
+    id: int
+    name: str
+    username: str
+    directory: str
+    active: bool
+    headline: list[str]
+    fields: list[FieldValue]
+    picture_url: str | None
+    url: str
+
+
+class FieldDefinition(Schema):
+    key: str
+    label: str
+    type: str
+    category: str
+    searchable: bool
+    filterable: bool
+
+
+class ApiError(Schema):
+    detail: str
+
+
+class DirectoryResult(Schema):
+    status: str
+    mode: str
+    created: int
+    updated: int
+    unchanged: int
+    deactivated: int
+    failed: int
+    errors: list[dict]
+
+
+class SyncRunSummary(Schema):
+    run: int
+    started_at: str | None
+    finished_at: str | None
+    duration_seconds: float | None
+    mode: str
+    status: str
+    trigger: str
+    forced: bool
+    interrupted: str
+    directories: dict[str, dict]
+
+
+class QueuedSync(Schema):
+    task: str
+    detail: str
