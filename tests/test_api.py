@@ -181,3 +181,62 @@ def test_fields_list_what_the_people_answers_use(corp, client, token_of):
     listed = {f["key"]: f for f in get(client, "/fields", token_of("bob")).json()}
     assert listed["team"]["filterable"] and not listed["team"]["searchable"]
     assert listed["display_name"]["label"]
+
+
+def patch_me(client, token: str, body: dict):
+    return client.patch("/api/v1/people/me", body, content_type="application/json",
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_person_changes_their_own_fields_and_bad_values_name_the_field(
+        corp, client, token_of):
+    create_field("skills", {"label": "Skills", "type": "multiselect", "options": "Python,LDAP"})
+    token = token_of("bob")
+    saved = patch_me(client, token, {"values": {"team": "Red", "skills": ["LDAP"]}})
+    assert saved.status_code == 200, saved.json()
+    assert saved.json()["saved"] == ["skills", "team"]
+    bob = Profile.objects.get(username="bob")
+    assert bob.local_values["team"] == "Red" and bob.local_values["skills"] == ["LDAP"]
+    assert bob.local_values["emergency"] == "call bob's mum"  # left out, kept
+    reds = get(client, "/people", token, filter="team=Red").json()["people"]
+    assert "bob" in [p["username"] for p in reds]  # the search sees the change at once
+
+    invalid = patch_me(client, token, {"values": {"team": "Green"}})
+    assert invalid.status_code == 422 and "team" in invalid.json()["errors"]
+    locked = patch_me(client, token, {"values": {"title": "Boss"}})
+    assert locked.status_code == 422
+    assert locked.json()["detail"].startswith("values.title: ")
+    assert "directory" in locked.json()["detail"]
+    unknown = patch_me(client, token, {"values": {"shoe": "42"}})
+    assert unknown.status_code == 422 and "values.shoe" in unknown.json()["detail"]
+    assert Profile.objects.get(username="bob").local_values["team"] == "Red"
+
+
+def test_an_api_edit_writes_back_and_reports_a_directory_conflict(
+        acl_directory, acl_server, client, token_of):
+    """Write-back through the API: the value reaches the directory; a value changed in the
+    directory since the client read it is a 409 with both values, and nothing is overwritten."""
+    from profilesync.profiles.services import update_field
+    from profilesync.sync.datasources import set_setting
+
+    run_sync([acl_directory])
+    set_setting("writeback_enabled", "on")
+    update_field(ProfileField.objects.get(key="phone"), {"write_back": True})
+    token = token_of("ann")
+    seen = Profile.objects.get(username="ann").values["phone"]
+
+    written = patch_me(client, token, {"values": {"phone": "+49 30 2222"}, "seen": {"phone": seen}})
+    assert written.status_code == 200, written.json()
+    assert written.json()["written"] == ["phone"]
+    ann_dn = "uid=ann,ou=people,dc=example,dc=org"
+    acl_server.modify(ann_dn, {"telephoneNumber": ["+49 30 9999"]})
+
+    stale = patch_me(client, token, {"values": {"phone": "+49 30 3333"},
+                                     "seen": {"phone": "+49 30 2222"}})
+    assert stale.status_code == 409
+    assert stale.json()["conflicts"]["phone"] == {"yours": "+49 30 3333",
+                                                  "directory": "+49 30 9999"}
+    from profilesync.ldapclient.connection import connected
+    from profilesync.ldapclient.modify import read_values
+    with connected(acl_directory.connection_settings()) as conn:
+        assert read_values(conn, ann_dn, "telephoneNumber") == [b"+49 30 9999"]

@@ -56,22 +56,13 @@ def list_people(request: HttpRequest, q: str = "", page: int = 1, page_size: int
                 for person in result.people])
 
 
-@router.get("/people/me", response={200: PersonDetail, 404: ApiError})
-def my_profile(request: HttpRequest) -> PersonDetail:
-    """The caller's own profile (a local login without one gets 404)."""
-    profile = Profile.objects.select_related("directory").filter(user=request.user).first()
-    if profile is None:
-        raise HttpError(404, "this login has no profile (local logins have none)")
-    return _detail(request, profile)
-
-
 @router.get("/people/{person_id}", response={200: PersonDetail, 404: ApiError})
 def person(request: HttpRequest, person_id: int) -> PersonDetail:
     """One person's profile: the fields the caller may see, in the page's order."""
     profile = get_object_or_404(Profile.objects.select_related("directory"), pk=person_id)
     if not profile.active and not is_administrator(request.user):
         raise Http404("no such person")
-    return _detail(request, profile)
+    return person_detail(request, profile)
 
 
 @router.get("/fields", response=list[FieldDefinition])
@@ -138,7 +129,7 @@ def _summary(request: HttpRequest, profile: Profile, fields: list[ProfileField],
         url=request.build_absolute_uri(reverse("profile", args=[profile.pk])))
 
 
-def _detail(request: HttpRequest, profile: Profile) -> PersonDetail:
+def person_detail(request: HttpRequest, profile: Profile) -> PersonDetail:
     view = profile_view(profile, field_accesses(profile), request.user)
     rows = [{"key": row.field.key, "label": row.field.label, "category": section.category,
              "value": row.value if isinstance(row.value, list) else str(row.value),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from . import people, sync
+from . import own_profile, people, sync
 from .auth import API_AUTH
 
 api = NinjaAPI(
@@ -18,5 +18,6 @@ api = NinjaAPI(
     # the document itself is served here and any OpenAPI tool reads it.
     docs_url=None,
 )
+api.add_router("", own_profile.router)
 api.add_router("", people.router)
 api.add_router("", sync.router)

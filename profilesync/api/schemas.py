@@ -59,17 +59,6 @@ class ApiError(Schema):
     detail: str
 
 
-class DirectoryResult(Schema):
-    status: str
-    mode: str
-    created: int
-    updated: int
-    unchanged: int
-    deactivated: int
-    failed: int
-    errors: list[dict]
-
-
 class SyncRunSummary(Schema):
     run: int
     started_at: str | None
