@@ -65,6 +65,47 @@ def django_db_modify_db_settings(
         config.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
     else:
         config.setdefault("TEST", {})["NAME"] = f"test_{config['NAME']}_{os.getpid()}"
+        _drop_databases_of_dead_runs(config)
+
+
+def _drop_databases_of_dead_runs(config: dict) -> None:
+    """Drop ``test_<name>_<pid>`` databases left by test runs that were killed.
+
+    A run that ends normally drops its own; one killed by a timeout cannot. A database
+    is dropped only when its process is gone from this machine and nobody is connected
+    to it (no FORCE), so a run still going on here or elsewhere is never disturbed.
+    """
+    import re
+
+    import psycopg
+
+    pattern = re.compile(rf"test_{re.escape(config['NAME'])}_(\d+)")
+    params = {"host": config.get("HOST") or None, "port": config.get("PORT") or None,
+              "user": config.get("USER") or None, "password": config.get("PASSWORD") or None,
+              "dbname": "postgres", "autocommit": True}
+    try:
+        with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as admin:
+            names = [row[0] for row in admin.execute("SELECT datname FROM pg_database")]
+            for name in names:
+                match = pattern.fullmatch(name)
+                if not match or _process_alive(int(match.group(1))):
+                    continue
+                try:
+                    admin.execute(f'DROP DATABASE "{name}"')
+                except psycopg.Error:
+                    continue  # in use: not ours to take
+    except psycopg.Error:
+        return  # the suite's own connection reports what is wrong with the server
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # -- LDAP: one server, one subtree per test --------------------------------
