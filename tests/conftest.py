@@ -26,6 +26,7 @@ import ldap.modlist
 import pytest
 from django.test.utils import override_settings
 
+from profilesync.testing.samba import SambaDC, samba_unavailable_reason
 from profilesync.testing.slapd import SlapdNotAvailable, SlapdServer
 
 # No example database in ./.hypothesis (a run writes nothing into the repository)
@@ -488,3 +489,126 @@ def acl_directory(acl_server, make_directory):
     """Directory "corp" on ``acl_server``, bound as the service account."""
     return make_directory(None, name="corp", urls=[acl_server.ldap_uri], bind_dn=SERVICE_DN,
                           bind_password="sync-pw", base_dn=acl_server.suffix)
+
+
+# -- Active Directory: one private Samba DC per session, one OU per test ---------
+
+def _samba_unavailable(reason: str) -> None:
+    """Skip, except under CI, where a silently skipped AD suite would prove nothing."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI must run the Active Directory tests, but {reason}")
+    pytest.skip(f"no Samba AD domain controller to test against: {reason}")
+
+
+@pytest.fixture(scope="session")
+def samba_dc() -> Iterator[SambaDC]:
+    """One private Samba AD DC for the session, on a loopback address of its own.
+
+    It refuses plain-LDAP simple binds (Samba's default), so directories reach it
+    over LDAPS or StartTLS with its CA file, as a careful administrator would.
+    """
+    reason = samba_unavailable_reason()
+    if reason:
+        _samba_unavailable(reason)
+    with SambaDC() as dc:
+        yield dc
+
+
+@dataclass
+class ADSubtree:
+    """A test's own ``OU=tN`` in the domain, with an empty ``OU=people`` in it.
+
+    sAMAccountName and userPrincipalName are unique in the whole domain, so the
+    ``ad_ou`` fixture deletes its OU afterwards and the next test may reuse names.
+    """
+
+    dc: SambaDC
+    dn: str
+
+    @property
+    def people_dn(self) -> str:
+        return f"OU=people,{self.dn}"
+
+    def add_user(self, sam: str, *, parent_dn: str | None = None, enabled: bool = True,
+                 password: str | None = None, **attributes: str | bytes | list[str | bytes]) -> str:
+        """Add an AD user ``sam`` (UPN ``sam@example.test``) under OU=people; return its DN."""
+        return self.dc.add_user(sam, parent_dn or self.people_dn, enabled=enabled,
+                                password=password, **attributes)
+
+    def add_users(self, count: int, prefix: str = "user", **attributes: str | bytes) -> list[str]:
+        """``count`` enabled users ``prefix0000``... with the given attributes, pipelined."""
+        return self.dc.add_users(((f"{prefix}{i:04d}", attributes) for i in range(count)),
+                                 self.people_dn)
+
+    def modify(self, dn: str, **changes: str | bytes | int | list[str | bytes] | None) -> None:
+        self.dc.modify(dn, **changes)
+
+    def rename(self, dn: str, new_rdn: str, new_superior_dn: str | None = None) -> str:
+        return self.dc.rename(dn, new_rdn, new_superior_dn)
+
+    def delete(self, dn: str) -> None:
+        self.dc.delete(dn)
+
+    def set_password(self, dn: str, password: str) -> None:
+        self.dc.set_password(dn, password)
+
+    def read(self, dn: str, *attributes: str) -> dict[str, list[bytes]]:
+        return self.dc.read(dn, *attributes)
+
+
+_ad_ou_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def make_ad_ou(samba_dc: SambaDC) -> Callable[[], ADSubtree]:
+    """For fixtures wider than one test: ``make_ad_ou()`` gives a fresh OU (not deleted)."""
+
+    def make() -> ADSubtree:
+        ou = ADSubtree(samba_dc, samba_dc.add_ou(f"t{next(_ad_ou_numbers)}-{os.getpid()}"))
+        samba_dc.add_ou("people", ou.dn)
+        return ou
+
+    return make
+
+
+@pytest.fixture
+def ad_ou(make_ad_ou: Callable[[], ADSubtree]) -> Iterator[ADSubtree]:
+    """This test's own OU of the domain, with an empty OU=people; deleted afterwards."""
+    ou = make_ad_ou()
+    yield ou
+    ou.dc.delete_tree(ou.dn)
+
+
+@pytest.fixture
+def ad_directory_options(samba_dc: SambaDC) -> Callable[..., dict]:
+    """Options for ``create_directory``: vendor "ad", LDAPS with the DC's CA, Administrator."""
+
+    def options(ou: ADSubtree | None, **overrides: object) -> dict:
+        values = {
+            "vendor": "ad",
+            "urls": [samba_dc.ldaps_uri],
+            "ca_file": samba_dc.ca_file,
+            "bind_dn": samba_dc.admin_dn,
+            "bind_password": samba_dc.admin_password,
+            "base_dn": ou.dn if ou is not None else samba_dc.base_dn,
+            "user_dn": "OU=people" if ou is not None else "",
+        }
+        values.update(overrides)
+        return values
+
+    return options
+
+
+@pytest.fixture
+def ad_directory(fresh_install: None, ad_directory_options: Callable[..., dict]) -> Callable[..., object]:
+    """``ad_directory(ad_ou, name="ad", **overrides)``: a Directory on the Samba DC.
+
+    Made through the service the CLI uses, so the vendor's defaults (objectGUID,
+    sAMAccountName, whenChanged, thumbnailPhoto...) apply as for an administrator.
+    """
+    from profilesync.directories.services import create_directory
+
+    def make(ou: ADSubtree | None, name: str = "ad", **overrides: object):
+        return create_directory(name, ad_directory_options(ou, **overrides))
+
+    return make
