@@ -56,7 +56,7 @@ def test_system_administrator_adds_a_directory(system_admin, add_form, subtree):
 @pytest.mark.parametrize(("values", "field_name", "message"), [
     ({"name": "corp ldap"}, "name", "must be 1 to 64 letters"),
     ({"urls": "http://ldap.example.org"}, "urls", "must start with ldap://"),
-    ({"urls": ""}, "urls", "an LDAP directory needs --url"),
+    ({"urls": ""}, "urls", "an LDAP directory needs at least one URL"),
     ({"base_dn": "dc=example,,dc=org"}, "base_dn", "is not a valid DN"),
     ({"base_dn": ""}, "base_dn", "is required"),
     ({"user_filter": "objectClass=person"}, "user_filter", "balanced parentheses"),

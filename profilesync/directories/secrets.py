@@ -40,5 +40,6 @@ def decrypt_secret(token: str) -> str:
     except InvalidToken as exc:
         raise SecretUnreadable(
             "the stored bind password cannot be decrypted (the secret key changed?); "
-            "set it again with `profilesync directory set NAME --bind-password-file FILE`"
+            "enter it again (Directories page, or "
+            "`profilesync directory set NAME --bind-password-file FILE`)"
         ) from exc

@@ -73,11 +73,12 @@ def create_directory(name: str, options: dict[str, Any]) -> Directory:
     if Directory.objects.filter(name=name).exists():
         raise InvalidSetting("name", f"a directory named {name!r} exists; use `directory set`")
     if not options.get("urls") and options.get("type", "ldap") in ("ldap", "delegated"):
-        raise InvalidSetting("url", "an LDAP directory needs --url, e.g. ldap://ldap.example.org")
+        raise InvalidSetting("url", "an LDAP directory needs at least one URL, e.g. "
+                             "ldap://ldap.example.org")
     directory = Directory(name=name)
     apply_options(directory, options)
     if directory.type in (DirectoryType.LDAP, DirectoryType.DELEGATED) and not directory.base_dn:
-        raise InvalidSetting("base_dn", "is required, e.g. --base-dn dc=example,dc=org")
+        raise InvalidSetting("base_dn", "is required, e.g. dc=example,dc=org")
     directory.fill_vendor_defaults()
     directory.position = Directory.objects.count()
     directory.save()

@@ -79,7 +79,7 @@ def create_field(key: str, options: dict[str, Any]) -> ProfileField:
     if ProfileField.objects.filter(key=key).exists():
         raise InvalidSetting("key", f"a field {key!r} exists; use `field set {key}`")
     if not options.get("label"):
-        raise InvalidSetting("label", "is required, e.g. --label 'Office phone'")
+        raise InvalidSetting("label", "is required, e.g. Office phone")
     field = ProfileField(key=key, position=next_position())
     _apply(field, options)
     field.save()

@@ -18,8 +18,9 @@ class DeactivationGuardTripped(Exception):
         super().__init__(
             f"stopped before deactivating anyone: this run would deactivate "
             f"{would_deactivate} of {active} active users ({share:.0%}), more than the "
-            f"limit of {limit_share:.0%}. If the directory really lost these users, run "
-            f"`profilesync sync --full --force`; otherwise check the base DN, the "
+            f"limit of {limit_share:.0%}. If the directory really lost these users, run a "
+            f"full sync with \"force\" (the sync report page's Run now, or "
+            f"`profilesync sync --full --force`); otherwise check the base DN, the "
             f"additional user DN and the user filter"
         )
 
@@ -34,6 +35,7 @@ class PatternNotUnderstood(Exception):
             f"the directory does not understand the timestamp pattern {pattern!r}: "
             f"{sent_filter} matched no entries, while the same instant written as "
             f"{canonical_filter} matches some. Nothing was imported and the watermark was "
-            f"not moved; set a pattern the directory understands, e.g. "
-            f"`profilesync directory set NAME --timestamp-pattern yyyyMMddHHmmssZ`"
+            f"not moved; set a pattern the directory understands, e.g. yyyyMMddHHmmssZ, "
+            f"as the directory's timestamp pattern (Directories page, or "
+            f"`profilesync directory set NAME --timestamp-pattern yyyyMMddHHmmssZ`)"
         )
