@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("PROFILESYNC_DATA_DIR", "./var")).resolve()
@@ -147,6 +148,15 @@ PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", 
 # this margin, so clock skew up to the margin cannot hide a change.
 PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS = int(
     os.environ.get("PROFILESYNC_CLOCK_SKEW_MARGIN_SECONDS", "900"))
+
+# How an incremental run finds changes in Active Directory: "usn" (uSNChanged on the
+# same domain controller, the default) or "timestamp" (whenChanged, not replicated and
+# one-second granular). profilesync/sync/usn.py explains the choice.
+PROFILESYNC_AD_CHANGE_TRACKING = os.environ.get("PROFILESYNC_AD_CHANGE_TRACKING", "usn")
+if PROFILESYNC_AD_CHANGE_TRACKING not in ("usn", "timestamp"):
+    raise ImproperlyConfigured(
+        f"PROFILESYNC_AD_CHANGE_TRACKING is {PROFILESYNC_AD_CHANGE_TRACKING!r}; set it to usn "
+        f"(the default) or timestamp")
 
 # Background work: tasks queued in the database, run by `profilesync worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -80,6 +80,10 @@ class Vendor:
     status_attributes: tuple[str, ...] = ()
     decode_unique_id: object = _text_id
     is_disabled: object = _never_disabled
+    # Update sequence numbers (uSNChanged, highestCommittedUSN): incremental sync by USN.
+    update_sequence_numbers: bool = False
+    # Large multi-valued attributes come in slices (``member;range=0-1499``) to be followed.
+    ranged_values: bool = False
 
 
 OPENLDAP = Vendor(
@@ -106,6 +110,8 @@ ACTIVE_DIRECTORY = Vendor(
     status_attributes=("userAccountControl",),
     decode_unique_id=_guid_id,
     is_disabled=_ad_account_disabled,
+    update_sequence_numbers=True,
+    ranged_values=True,
 )
 
 GENERIC = Vendor(

@@ -7,10 +7,10 @@ from a digest of the raw values before paying for any decoding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import ldap
-from ldap.controls import SimplePagedResultsControl
+from ldap.controls import LDAPControl, SimplePagedResultsControl
 from ldap.ldapobject import LDAPObject
 
 from .errors import (
@@ -32,17 +32,19 @@ def paged_search(
     attributes: Iterable[str] | None,
     page_size: int = 1000,
     scope: int = ldap.SCOPE_SUBTREE,
+    controls: Sequence[LDAPControl] = (),
 ) -> Iterator[Page]:
     """Yield pages of entries matching ``filterstr`` under ``base_dn``.
 
     Referrals and other non-entry results are dropped. Errors are mapped to the
-    typed errors of :mod:`.errors` naming the setting at fault.
+    typed errors of :mod:`.errors` naming the setting at fault. ``controls``
+    go with every page's request (e.g. AD's Show Deleted control).
     """
     attrlist = list(attributes) if attributes is not None else None
     control = SimplePagedResultsControl(True, size=page_size, cookie="")
     while True:
         try:
-            msgid = conn.search_ext(base_dn, scope, filterstr, attrlist, serverctrls=[control])
+            msgid = conn.search_ext(base_dn, scope, filterstr, attrlist, serverctrls=[control, *controls])
             _rtype, rdata, _rmsgid, server_controls = conn.result3(msgid)
         except ldap.NO_SUCH_OBJECT as exc:
             raise BaseDNNotFound(f"search base {base_dn!r} does not exist") from exc

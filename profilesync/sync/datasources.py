@@ -15,6 +15,7 @@ from profilesync.directories.models import Directory
 from profilesync.errors import InvalidSetting
 from profilesync.ldapclient.timestamps import format_last_sync_date, parse_last_sync_date
 
+from . import usn
 from .models import DataSourceSettings, DirectorySyncState
 
 KEYS = ("incremental_sync", "last_ldap_sync_date", "writeback_enabled")
@@ -59,13 +60,20 @@ def set_setting(key: str, value: str) -> str:
 
 
 def set_last_sync_date(moment: datetime | None) -> None:
-    """Set the shown date and every directory's watermark: None means "next run is full"."""
+    """Set the shown date and every directory's watermark: None means "next run is full".
+
+    An Active Directory's USN watermark is dropped too: a USN cannot be derived
+    from a date, so the next run reads by ``whenChanged`` from the chosen date
+    and stores a fresh USN (see :mod:`.usn`).
+    """
     DataSourceSettings.load()
     DataSourceSettings.objects.filter(pk=1).update(last_ldap_sync_date=moment)
     for directory in Directory.objects.all():
         state = DirectorySyncState.for_directory(directory)
         state.watermark = moment
-        state.save(update_fields=["watermark"])
+        usn.forget(state)
+        state.save(update_fields=["watermark", "usn_watermark", "usn_server_dn",
+                                  "usn_invocation_id"])
 
 
 def time_zone_name() -> str:

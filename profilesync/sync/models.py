@@ -59,6 +59,11 @@ class DirectoryRunResult(models.Model):
     watermark_source = models.CharField(max_length=200, blank=True)
     fields_filled = models.JSONField(default=list, blank=True)
     deletions_source = models.CharField(max_length=200, blank=True)
+    # How changes were found (Active Directory: by uSNChanged on which DC, or why not),
+    # including why an incremental run became a full one.
+    change_tracking = models.CharField(max_length=500, blank=True)
+    usn_before = models.PositiveBigIntegerField(null=True, blank=True)
+    usn_after = models.PositiveBigIntegerField(null=True, blank=True)
     search_base = models.CharField(max_length=1000, blank=True)
     filter_sent = models.TextField(blank=True)
     started_at = models.DateTimeField()
@@ -113,6 +118,11 @@ class DirectorySyncState(models.Model):
     last_reconciled_at = models.DateTimeField(null=True, blank=True)
     # RFC 4533 cookie of the last content synchronisation, where the directory offers it.
     syncrepl_cookie = models.BinaryField(null=True, blank=True)
+    # Active Directory: highestCommittedUSN read before the last successful run, and the
+    # domain controller that numbered it (USNs of another or a restored DC mean nothing).
+    usn_watermark = models.PositiveBigIntegerField(null=True, blank=True)
+    usn_server_dn = models.CharField(max_length=1000, blank=True)
+    usn_invocation_id = models.CharField(max_length=36, blank=True)
 
     @classmethod
     def for_directory(cls, directory: Directory) -> DirectorySyncState:

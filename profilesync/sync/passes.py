@@ -20,6 +20,7 @@ from ldap.ldapobject import LDAPObject
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.escaping import and_filter
+from profilesync.ldapclient.range_retrieval import complete_page
 from profilesync.ldapclient.search import paged_search
 from profilesync.ldapclient.syncrepl import offers_syncrepl, refresh_only
 from profilesync.ldapclient.timestamps import format_timestamp
@@ -46,8 +47,13 @@ CANONICAL_PATTERN = "yyyyMMddHHmmss'Z'"
 
 
 def _pages(conn: LDAPObject, directory: Directory, filterstr: str, attributes: list[str]):
-    return paged_search(conn, directory.search_base, filterstr, attributes,
-                        page_size=directory.page_size)
+    pages = paged_search(conn, directory.search_base, filterstr, attributes,
+                         page_size=directory.page_size)
+    if not directory.vendor_info.ranged_values:
+        return pages
+    # AD sends a large multi-valued attribute in slices (member;range=0-1499): read them all
+    # before the digest and the mapping see the entry.
+    return (complete_page(conn, page) for page in pages)
 
 
 def full_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMap,
@@ -99,8 +105,16 @@ def check_pattern_understood(conn: LDAPObject, directory: Directory, watermark: 
 
 def incremental_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMap,
                      counts: ImportCounts, watermark: datetime,
-                     progress: ProgressCallback | None = None) -> str:
-    filterstr = incremental_filter(directory, watermark)
+                     progress: ProgressCallback | None = None, filterstr: str | None = None) -> str:
+    """Read and apply the users changed since ``watermark``, or matching ``filterstr``.
+
+    ``filterstr`` replaces the time filter when changes are found otherwise
+    (Active Directory by ``uSNChanged``, see :mod:`.usn`); an empty answer to
+    it needs no pattern check.
+    """
+    by_time = filterstr is None
+    if filterstr is None:
+        filterstr = incremental_filter(directory, watermark)
     known = KnownProfiles(directory, preload=False)
     seen_any = False
     for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
@@ -108,7 +122,7 @@ def incremental_pass(conn: LDAPObject, directory: Directory, attribute_map: Attr
         write_plan(plan_page(page, directory, attribute_map, known, counts), directory)
         if progress is not None:
             progress(counts)
-    if not seen_any:
+    if not seen_any and by_time:
         check_pattern_understood(conn, directory, watermark, filterstr)
     return filterstr
 

@@ -24,6 +24,9 @@ def result_as_json(result: DirectoryRunResult) -> dict:
         "watermark_source": result.watermark_source,
         "fields_filled": result.fields_filled,
         "deletions_source": result.deletions_source,
+        "change_tracking": result.change_tracking,
+        "usn_before": result.usn_before,
+        "usn_after": result.usn_after,
     }
 
 
@@ -60,6 +63,10 @@ def run_as_lines(run: SyncRun, *, detail: bool = False) -> list[str]:
         lines.append(f"    {r.directory_name}: {r.status} ({r.mode}), created {r.created}, "
                      f"updated {r.updated}, unchanged {r.unchanged}, "
                      f"deactivated {r.deactivated}, failed {r.failed}")
+        if r.change_tracking:
+            # Active Directory: how changes were found, or why this run read everyone.
+            lines.append(f"        changes found {r.change_tracking}"
+                         if r.change_tracking.startswith("by ") else f"        {r.change_tracking}")
         if detail:
             lines += [f"        filter sent: {r.filter_sent}",
                       f"        timestamp pattern: {r.timestamp_pattern}",
@@ -69,6 +76,8 @@ def run_as_lines(run: SyncRun, *, detail: bool = False) -> list[str]:
                 lines.append(f"        fields filled for everyone: {', '.join(r.fields_filled)}")
             if r.deletions_source:
                 lines.append(f"        deletions found by: {r.deletions_source}")
+            if r.usn_before is not None or r.usn_after is not None:
+                lines.append(f"        USN watermark: {r.usn_before or 'none'} -> {r.usn_after or 'none'}")
         for error in r.errors[: None if detail else 3]:
             where = f"{error['dn']}: " if error.get("dn") else ""
             lines.append(f"        {where}{error['message']}")

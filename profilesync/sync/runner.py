@@ -20,11 +20,12 @@ from django.utils import timezone
 from profilesync.directories.models import Directory
 from profilesync.directories.secrets import SecretUnreadable
 from profilesync.ldapclient.connection import connected
+from profilesync.ldapclient.deleted_objects import DeletedObjectsUnavailable
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 
-from . import passes
+from . import passes, usn
 from .clock import directory_now
 from .errors import DeactivationGuardTripped, PatternNotUnderstood, SyncRefused
 from .fieldmap import build_attribute_map
@@ -121,6 +122,7 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
         started_at=timezone.now(), search_base=directory.search_base,
         filter_sent=directory.effective_user_filter,
         timestamp_pattern=directory.timestamp_pattern, watermark_before=state.watermark,
+        usn_before=state.usn_watermark,
     )
     counts = ImportCounts()
     try:
@@ -135,6 +137,7 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
         counts.finish_errors()
         _apply_counts(result, counts)
         result.watermark_after = state.watermark
+        result.usn_after = state.usn_watermark
         result.status = RunStatus.SUCCEEDED
     except DIRECTORY_FAILURES as exc:
         log.warning("directory sync failed run=%s directory=%s error=%s",
@@ -142,6 +145,7 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
         result.status = RunStatus.FAILED
         result.errors = [{"dn": "", "message": str(exc)}]
         result.watermark_after = result.watermark_before
+        result.usn_after = result.usn_before
     result.finished_at = timezone.now()
     result.save()
     return result
@@ -157,6 +161,10 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
         root_dse = read_root_dse(conn)
         started = directory_now(conn, directory.search_base, root_dse)  # before reading anything
         result.watermark_source = started.source
+        tracking = usn.plan_change_tracking(conn, directory, state, root_dse)
+        if mode == SyncMode.INCREMENTAL and tracking.full_sync_reason:
+            mode = result.mode = SyncMode.FULL
+        result.change_tracking = tracking.report_line(mode)
         if mode == SyncMode.RECONCILIATION:
             result.filter_sent = passes.reconciliation_pass(
                 conn, directory, attribute_map, counts, force=force, batch_size=batch_size)
@@ -169,13 +177,18 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
             state.last_full_sync_at = timezone.now()
         else:
             result.filter_sent = passes.incremental_pass(
-                conn, directory, attribute_map, counts, state.watermark, progress=progress)
+                conn, directory, attribute_map, counts, state.watermark, progress=progress,
+                filterstr=(None if tracking.since_usn is None
+                           else usn.usn_incremental_filter(directory, tracking.since_usn)))
             new_fields = passes.new_field_mappings(attribute_map, state.field_mappings)
             if new_fields:
                 passes.field_fill_pass(conn, directory, attribute_map, new_fields, counts)
                 result.fields_filled = [f.key for f in new_fields]
             result.deletions_source = "scheduled reconciliation (no syncrepl here)"
-            if passes.syncrepl_usable(directory, root_dse):
+            if usn.deletions_usable(directory, root_dse):
+                result.deletions_source = _ad_deletions(conn, directory, root_dse, tracking,
+                                                        state, counts, force, batch_size)
+            elif passes.syncrepl_usable(directory, root_dse):
                 cookie = bytes(state.syncrepl_cookie) if state.syncrepl_cookie else None
                 try:
                     state.syncrepl_cookie = passes.syncrepl_deletion_pass(
@@ -185,6 +198,19 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
                     result.deletions_source = f"scheduled reconciliation ({exc})"
         state.field_mappings = [passes.field_mapping_id(f) for f in attribute_map.fields]
         state.watermark = started.moment
+        usn.remember(state, tracking)
+
+
+def _ad_deletions(conn, directory: Directory, root_dse: dict[str, list[bytes]],
+                  tracking: usn.ChangeTracking, state: DirectorySyncState, counts: ImportCounts,
+                  force: bool, batch_size: int) -> str:
+    """Deactivate what AD deleted since this run's lower bound; return the report line."""
+    since = usn.deletion_since_filter(directory, tracking, state.watermark)
+    try:
+        return usn.deleted_objects_pass(conn, directory, root_dse, since, counts,
+                                        force=force, batch_size=batch_size)
+    except DeletedObjectsUnavailable as exc:
+        return f"scheduled reconciliation ({exc})"
 
 
 def _advance_last_sync_date(data_sources: DataSourceSettings) -> None:
