@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from .errors import (
 log = logging.getLogger(__name__)
 
 SUPPORTED_SCHEMES = ("ldap", "ldaps", "ldapi")
+
+_ENCRYPT_HINT = ("use an ldaps:// URL or turn on StartTLS, with the server's CA certificate "
+                 "in the CA file setting")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,17 @@ def _open_one(url: str, settings: ConnectionSettings) -> LDAPObject:
     return conn
 
 
+def _port_accepts(url: str, timeout: float) -> bool:
+    """Whether the URL's host accepts TCP connections on its port (no LDAP spoken)."""
+    parts = urlsplit(url)
+    port = parts.port or (636 if parts.scheme == "ldaps" else 389)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def open_connection(settings: ConnectionSettings) -> LDAPObject:
     """Connect to the first URL that answers and bind; raise a typed error otherwise."""
     if not settings.urls:
@@ -98,20 +113,23 @@ def open_connection(settings: ConnectionSettings) -> LDAPObject:
             text = describe_ldap_error(exc)
             if "certificate" in text.lower() or "tls" in text.lower():
                 last_error = TLSFailure(f"TLS with {url} failed: {text}")
+            elif url.startswith("ldaps:") and _port_accepts(url, settings.connect_timeout):
+                # libldap with GnuTLS reports an untrusted certificate as "Can't contact
+                # LDAP server"; a port that accepts connections says it was the handshake.
+                last_error = TLSFailure(
+                    f"{url} answered, but the TLS handshake failed: its certificate is not "
+                    "signed by a CA in the CA file, or does not name the URL's host")
             else:
                 last_error = DirectoryUnreachable(f"no LDAP server answered at {url}: {text}")
             log.warning("directory url unreachable url=%s reason=%s", url, text)
-        except ldap.CONFIDENTIALITY_REQUIRED as exc:
+        except (ldap.CONFIDENTIALITY_REQUIRED, ldap.STRONG_AUTH_REQUIRED) as exc:
+            # Active Directory (LDAP signing enforced) and Samba by default answer a
+            # simple bind over plain LDAP with strongerAuthRequired; the password was
+            # not even checked, so the hint must not send anyone to it.
             raise BindFailed(
-                f"{url} requires an encrypted connection for this bind",
+                f"{url} refuses a simple bind over an unencrypted connection",
                 setting="url",
-                hint="use ldaps:// or turn on StartTLS",
-            ) from exc
-        except ldap.STRONG_AUTH_REQUIRED as exc:
-            raise BindFailed(
-                f"{url} requires strong authentication for a simple bind",
-                setting="url",
-                hint="use ldaps:// or turn on StartTLS",
+                hint=_ENCRYPT_HINT,
             ) from exc
         except DirectoryError as exc:
             last_error = exc
