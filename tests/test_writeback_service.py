@@ -64,6 +64,8 @@ def test_value_changed_in_the_directory_meanwhile_is_a_conflict_with_both_values
 
     assert outcome.conflicts == {"phone": ("+49 30 2222", "+49 30 9999")}
     assert directory_value(acl_directory, "telephoneNumber") == [b"+49 30 9999"]
+    ann.refresh_from_db()
+    assert ann.values["phone"] == "+49 30 9999"  # the profile shows the directory's value
     keep_mine = apply_edit(ann, "ann", [FieldEdit("phone", "+49 30 2222", "+49 30 9999")])
     assert keep_mine.written == ["phone"]
     assert directory_value(acl_directory, "telephoneNumber") == [b"+49 30 2222"]

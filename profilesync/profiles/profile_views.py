@@ -7,6 +7,8 @@ the same form as a page of its own.
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -117,9 +119,11 @@ def _show_directory_answers(form: EditProfileForm, outcome) -> None:
         form.add_error(key if key in form.fields else None,
                        f"Changed in the directory since you opened this: it now holds "
                        f"\u201c{shown}\u201d. Save again to replace it with your value, or "
-                       f"keep the directory's: enter it here, or cancel (the dialog then "
-                       f"shows what the directory holds).")
+                       f"keep the directory's (\u201cUse the directory's value\u201d, then save).")
         form.set_seen(key, theirs)
+        if key in form.fields:
+            # The field offers a button that puts the directory's value in (dialog.js).
+            form.fields[key].directory_value = json.dumps(theirs if theirs is not None else "")
     for key, reason in outcome.refused.items():
         form.add_error(key if key in form.fields else None,
                        f"Not written to the directory: {reason}")

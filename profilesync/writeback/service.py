@@ -133,6 +133,9 @@ def _write_one(conn, profile: Profile, actor: str, actor_user, edit: FieldEdit,
         outcome.conflicts[edit.key] = (edit.value, theirs)
         audit.result, audit.message = WriteResultKind.CONFLICT, str(exc)
         audit.save()
+        # The directory's value is the newer truth: the profile shows it from now on,
+        # whether the person then keeps it or saves theirs over it.
+        _store_written_value(profile, profile_field, list(exc.current))
         return
     except DirectoryError as exc:  # WriteRefused is permanent, the others transient
         transient = not isinstance(exc, WriteRefused)

@@ -17,8 +17,22 @@
     dialogs.forEach(open);
   });
 
+  /* After a write-back conflict: put the directory's value (JSON: a text or a list of
+     options) into the field, so saving keeps it. */
+  function useValue(button) {
+    var value = JSON.parse(button.getAttribute("data-use-value"));
+    var inputs = button.form.querySelectorAll("[name='" + button.getAttribute("data-for") + "']");
+    Array.prototype.forEach.call(inputs, function (input) {
+      if (input.type === "checkbox") input.checked = Array.isArray(value) && value.indexOf(input.value) >= 0;
+      else input.value = Array.isArray(value) ? value.join(", ") : value;
+    });
+    if (inputs.length) inputs[0].focus();
+  }
+
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-close-dialog]");
     if (closer) closer.closest("dialog").close();
+    var user = event.target.closest("[data-use-value]");
+    if (user) useValue(user);
   });
 })();
