@@ -14,6 +14,7 @@ from ldap.ldapobject import LDAPObject
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import connected
 from profilesync.ldapclient.escaping import and_filter, equality_filter
+from profilesync.ldapclient.range_retrieval import complete_page
 from profilesync.ldapclient.search import Entry, paged_search
 from profilesync.profiles.models import Profile
 
@@ -29,9 +30,10 @@ def find_user_entry(conn: LDAPObject, directory: Directory, username: str) -> li
     filterstr = and_filter(directory.effective_user_filter,
                            equality_filter(username_attribute, username))
     found: list[Entry] = []
+    ranged = directory.vendor_info.ranged_values  # AD: large multi-valued attributes in slices
     for page in paged_search(conn, directory.search_base, filterstr,
                              attribute_map.requested_attributes, page_size=2):
-        found.extend(page)
+        found.extend(complete_page(conn, page) if ranged else page)
         if len(found) > 1:
             break
     return found
