@@ -5,12 +5,12 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.core.files.storage import default_storage
 from django.core.management import call_command
 from ldap.dn import escape_dn_chars, str2dn
 
 from profilesync.demo.people import make_photo
 from profilesync.profiles.models import Profile
+from profilesync.profiles.pictures import picture_bytes
 from profilesync.profiles.services import create_field
 from profilesync.sync.models import RunStatus, SyncRun
 from profilesync.sync.runner import run_sync
@@ -72,8 +72,7 @@ def test_photo_is_stored_byte_for_byte(subtree, make_directory, sync_directory, 
 
     dora, emil = profiles(directory)["dora"], profiles(directory)["emil"]
     assert dora.picture
-    with default_storage.open(dora.picture) as stored:
-        assert stored.read() == photo
+    assert picture_bytes(dora.picture) == photo
     assert emil.picture == ""
 
 
@@ -349,3 +348,40 @@ def test_people_on_every_page_are_seen(subtree, make_directory, sync_directory, 
     assert first.created == 7
     assert (second.unchanged, second.deactivated) == (6, 1)
     assert [name for name, p in sorted(profiles(directory).items()) if not p.active] == ["user003"]
+
+
+@pytest.mark.parametrize("already_imported", [False, True], ids=["first import", "re-sync"])
+def test_two_entries_with_one_unique_id_on_different_pages(
+        subtree, make_directory, sync_directory, profiles, already_imported):
+    """A second entry claiming a unique ID another page already claimed is reported, not merged."""
+    for i in range(5):
+        subtree.add_person(f"user{i}", employeeNumber=str(i))
+    directory = make_directory(subtree, unique_id_attribute="employeeNumber", page_size=2)
+    if already_imported:
+        sync_directory(directory)
+    subtree.add_person("twin", employeeNumber="0")
+    subtree.add_person("newcomer", employeeNumber="9")
+    subtree.add_person("newtwin", employeeNumber="9")
+
+    result = sync_directory(directory)
+
+    assert result.status == RunStatus.SUCCEEDED
+    assert result.failed == 2
+    assert sorted(e["message"] for e in result.errors) == [
+        "unique ID 0 was already seen in this run", "unique ID 9 was already seen in this run"]
+    stored = profiles(directory)
+    assert len(stored) == 6 and all(p.active for p in stored.values())
+
+
+def test_profiles_created_in_this_run_are_never_swept(subtree, make_directory, sync_directory):
+    """People added since the last run are created and stay active while the missing one goes."""
+    dns = subtree.add_people(6)
+    directory = make_directory(subtree, page_size=2)
+    sync_directory(directory)
+    subtree.delete(dns[0])
+    subtree.add_people(3, prefix="new")
+
+    result = sync_directory(directory)
+
+    assert (result.created, result.unchanged, result.deactivated) == (3, 5, 1)
+    assert Profile.objects.filter(directory=directory, active=True).count() == 8

@@ -1,16 +1,27 @@
-"""Profile pictures in Django's storage, named by their content.
+"""Profile pictures, named by their content and kept in the database.
 
 Content addressing makes a sync idempotent (the same photo is never written
-twice), lets several nodes share one bucket without coordination, and means a
-rolled-back sync leaves at worst an unreferenced file, never a wrong one.
+twice) and lets several nodes share pictures without coordination. The bytes
+live in the ``StoredPicture`` table rather than in files: a first import of
+100,000 people with 10,000 photos spent 3 to 9 s of kernel time creating
+files, while the same bytes cost next to nothing in one multi-row INSERT per
+page written with the page's profile rows. They also roll back with a failed
+run, so a rolled-back sync leaves no unreferenced picture behind.
+
+:func:`picture_bytes` is the one reader (profile page, write-back, CLI).
+Pictures stored before migration 0006 are files in Django's media storage
+under the same names; it reads those too.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
+
+from .models import StoredPicture
 
 _SIGNATURES = (
     (b"\xff\xd8\xff", "jpg", "image/jpeg"),
@@ -18,6 +29,9 @@ _SIGNATURES = (
     (b"GIF8", "gif", "image/gif"),
     (b"RIFF", "webp", "image/webp"),
 )
+
+# Pictures per INSERT statement: a page of 1,000 people has about 100 of them.
+PICTURES_PER_STATEMENT = 200
 
 
 def sniff_image(data: bytes) -> tuple[str, str]:
@@ -34,13 +48,32 @@ def picture_name(data: bytes) -> str:
     return f"pictures/{digest[:2]}/{digest}.{extension}"
 
 
+def store_pictures(pictures: Mapping[str, bytes]) -> None:
+    """Store ``{name: data}`` (names from :func:`picture_name`), skipping those already stored.
+
+    ``ON CONFLICT DO NOTHING`` makes it one statement per chunk whether or not a
+    picture is new, on SQLite (3.24+) and PostgreSQL alike.
+    """
+    if not pictures:
+        return
+    table = connection.ops.quote_name(StoredPicture._meta.db_table)
+    name_column = connection.ops.quote_name(StoredPicture._meta.get_field("name").column)
+    data_column = connection.ops.quote_name(StoredPicture._meta.get_field("data").column)
+    items = list(pictures.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), PICTURES_PER_STATEMENT):
+            chunk = items[start:start + PICTURES_PER_STATEMENT]
+            cursor.execute(
+                f"INSERT INTO {table} ({name_column}, {data_column}) VALUES "
+                + ", ".join(["(%s, %s)"] * len(chunk))
+                + f" ON CONFLICT ({name_column}) DO NOTHING",
+                [value for name, data in chunk for value in (name, data)])
+
+
 def store_picture(data: bytes) -> str:
-    """Save ``data`` unless an identical picture is stored; return its storage name."""
+    """Store ``data`` unless an identical picture is stored; return its name."""
     name = picture_name(data)
-    if not default_storage.exists(name):
-        saved = default_storage.save(name, ContentFile(data))
-        if saved != name:  # another node wrote it between exists() and save()
-            default_storage.delete(saved)
+    store_pictures({name: data})
     return name
 
 
@@ -54,7 +87,12 @@ def content_type_for(name: str) -> str:
 
 def picture_bytes(name: str) -> bytes | None:
     """The stored picture's bytes, or None when there is none under ``name``."""
-    if not name or not default_storage.exists(name):
+    if not name:
+        return None
+    data = StoredPicture.objects.filter(name=name).values_list("data", flat=True).first()
+    if data is not None:
+        return bytes(data)  # PostgreSQL hands bytea over as a memoryview
+    if not default_storage.exists(name):  # stored as a file before migration 0006
         return None
     with default_storage.open(name, "rb") as handle:
         return handle.read()

@@ -7,12 +7,12 @@ the same form as a page of its own.
 
 from __future__ import annotations
 
+import io
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +24,7 @@ from .access import can_edit_profile, field_accesses, shared_locked_reason, visi
 from .display import OTHER_CATEGORY, is_empty, profile_view, value_of
 from .edit_form import REMOVE_PICTURE, EditProfileForm
 from .models import FieldType, Profile
-from .pictures import content_type_for
+from .pictures import content_type_for, picture_bytes
 from .self_service import refresh_for_editing, save_own_profile
 
 
@@ -56,9 +56,10 @@ def profile_page(request: HttpRequest, pk: int) -> HttpResponse:
 def profile_picture(request: HttpRequest, pk: int) -> FileResponse:
     profile = _visible_profile(request, pk)
     name = profile.shown_picture
-    if not name or not default_storage.exists(name):
+    data = picture_bytes(name)
+    if data is None:
         raise Http404("no picture")
-    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type_for(name))
+    response = FileResponse(io.BytesIO(data), content_type=content_type_for(name))
     # The name changes with the content, so a cached copy is never stale.
     response["Cache-Control"] = "private, max-age=86400"
     return response

@@ -2,11 +2,12 @@
 
 The stages are separate so each can be reasoned about alone:
 
-* :class:`KnownProfiles` answers "who do we have, and with which digest" from
-  one query, so an unchanged entry costs a dictionary lookup and a hash;
+* :class:`KnownProfiles` answers "who do we have, and with which digest" with
+  one query per page, so an unchanged entry costs a dictionary lookup and a
+  hash, and remembers who was seen in a few bytes a person;
 * :func:`plan_page` turns one page of entries into creates, updates and
-  unchanged counts without touching the database beyond one batched read of
-  the stored values it must compare;
+  unchanged counts without touching the database beyond that lookup and one
+  batched read of the stored values it must compare;
 * :func:`write_plan` writes a page's plan in bulk (see :mod:`.writer`);
 * :func:`deactivate_missing` sweeps the profiles no entry claimed, behind the
   deactivation guard.
@@ -20,21 +21,26 @@ leaves nothing half-applied.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 
+from django.db import models
 from django.utils import timezone
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.search import Page
 from profilesync.profiles.models import Profile
-from profilesync.profiles.pictures import store_picture
+from profilesync.profiles.pictures import picture_name, store_pictures
 
 from .errors import DeactivationGuardTripped
 from .fieldmap import AttributeMap
-from .mapping import entry_digest, lower_keys, map_entry
+from .mapping import AttributeReader, entry_digest, map_entry
 from .writer import ProfileRow, insert_rows, update_rows
 
 log = logging.getLogger(__name__)
@@ -73,47 +79,126 @@ class KnownProfile:
 
 
 class KnownProfiles:
-    """The stored profiles of one directory, keyed by unique ID, plus who was seen.
+    """The stored profiles of one directory, looked up a page at a time, and who was seen.
 
-    A full pass loads the whole index once (one query; it needs every ID to
-    find who is missing). An incremental pass sees few entries, so with
-    ``preload=False`` it asks only for the IDs of each page, keeping its cost
-    proportional to the changes, not to the directory.
+    Memory follows the page, not the directory: :meth:`prefetch` asks for the
+    stored rows of one page's unique IDs (one indexed ``IN`` query) and forgets
+    the previous page's. What a full pass needs afterwards, who was seen, is
+    one bit per primary key (12.5 KB per 100,000 people); people created in
+    this run have no key yet and are remembered by 8 bytes of a hash of their
+    ID (:class:`CompactIdSet`).
+
+    Only profiles that existed when the pass began (key at most
+    :attr:`max_pk_at_start`) can be missing. A stored row with a higher key was
+    created by an earlier page of this run, so a page that finds it has a
+    second entry with the same ID. A first import (nothing stored) asks the
+    database nothing per page.
+
+    ``sweep`` (default) also counts the active profiles at the start, the
+    deactivation guard's base; an incremental pass or a single person passes
+    ``sweep=False``. ``preload`` is its former name, still accepted.
     """
 
-    def __init__(self, directory: Directory, *, preload: bool = True):
+    def __init__(self, directory: Directory, *, sweep: bool = True, preload: bool | None = None):
         self.directory = directory
-        self.preloaded = preload
         self.by_unique_id: dict[str, KnownProfile] = {}
-        self.seen: set[str] = set()
-        if preload:
-            self._load(Profile.objects.filter(directory=directory))
-
-    def _load(self, queryset) -> None:
-        rows = queryset.values_list("unique_id", "pk", "digest", "dn", "active")
-        for uid, pk, digest, dn, active in rows:
-            self.by_unique_id[uid] = KnownProfile(pk, digest, dn, active)
+        stored = Profile.objects.filter(directory=directory)
+        self.max_pk_at_start: int = stored.aggregate(m=models.Max("pk"))["m"] or 0
+        sweep = sweep if preload is None else preload
+        self.active_at_start: int | None = (
+            stored.filter(active=True).count() if sweep and self.max_pk_at_start else 0)
+        self.seen_count = 0
+        self._seen_pks = bytearray()
+        self._created = CompactIdSet()
 
     def prefetch(self, unique_ids: list[str]) -> None:
-        """Make sure the given IDs are loaded (a no-op for a preloaded index)."""
-        if self.preloaded or not unique_ids:
-            return
-        missing = [uid for uid in unique_ids if uid not in self.by_unique_id]
-        if missing:
-            self._load(Profile.objects.filter(directory=self.directory, unique_id__in=missing))
+        """Load the stored rows of ``unique_ids`` (one page's), forgetting the page before."""
+        self.by_unique_id = {}
+        if not unique_ids or not self.max_pk_at_start:
+            return  # nothing was stored when the pass began: every row found would be new
+        rows = Profile.objects.filter(directory=self.directory, unique_id__in=unique_ids)
+        for uid, pk, digest, dn, active in rows.values_list("unique_id", "pk", "digest", "dn",
+                                                             "active"):
+            self.by_unique_id[uid] = KnownProfile(pk, digest, dn, active)
+
+    def mark_seen(self, unique_id: str) -> bool:
+        """Record that an entry claims ``unique_id``; False when one already did in this run.
+
+        Call after :meth:`prefetch` of the entry's page.
+        """
+        known = self.by_unique_id.get(unique_id)
+        if known is None:
+            if not self._created.add(unique_id):
+                return False
+        elif known.pk > self.max_pk_at_start:
+            return False  # created by an earlier page of this run
+        else:
+            byte, bit = divmod(known.pk, 8)
+            if byte >= len(self._seen_pks):
+                self._seen_pks.extend(bytes(byte + 1 - len(self._seen_pks)))
+            if self._seen_pks[byte] & (1 << bit):
+                return False
+            self._seen_pks[byte] |= 1 << bit
+        self.seen_count += 1
+        return True
+
+    def _was_seen(self, pk: int) -> bool:
+        byte, bit = divmod(pk, 8)
+        return byte < len(self._seen_pks) and bool(self._seen_pks[byte] & (1 << bit))
 
     @property
     def active_count(self) -> int:
-        return sum(1 for known in self.by_unique_id.values() if known.active)
+        """Active profiles when the pass began (the deactivation guard's base)."""
+        return self.active_at_start or 0
 
     def unseen_active_pks(self) -> list[int]:
-        return [k.pk for uid, k in self.by_unique_id.items() if k.active and uid not in self.seen]
+        """Profiles active now that existed when the pass began and no entry claimed."""
+        if not self.max_pk_at_start:
+            return []
+        stored = (Profile.objects.filter(directory=self.directory, active=True,
+                                         pk__lte=self.max_pk_at_start)
+                  .values_list("pk", flat=True).order_by())
+        return [pk for pk in stored.iterator(chunk_size=10_000) if not self._was_seen(pk)]
+
+
+class CompactIdSet:
+    """A set of unique IDs at about 8 bytes each: a sorted array of 64-bit hashes.
+
+    For the people a first import creates, whom no primary key stands for yet;
+    a set of their ID strings would grow by about 110 bytes a person. New IDs
+    wait in a small set that is merged into the array when it reaches a
+    quarter of the array's size, so the merges cost a few sorts of the whole.
+    Two IDs with equal 64-bit hashes (about one chance in 10^8 at a million
+    people) would make the second be reported as a duplicate, not lose anyone.
+    """
+
+    _MIN_TAIL = 4096
+
+    def __init__(self) -> None:
+        self._sorted = array("Q")
+        self._tail: set[int] = set()
+
+    def add(self, unique_id: str) -> bool:
+        """Add ``unique_id``; False when it was there already."""
+        key = int.from_bytes(hashlib.blake2b(unique_id.encode(), digest_size=8).digest())
+        if key in self._tail:
+            return False
+        index = bisect_left(self._sorted, key)
+        if index < len(self._sorted) and self._sorted[index] == key:
+            return False
+        self._tail.add(key)
+        if len(self._tail) >= max(self._MIN_TAIL, len(self._sorted) // 4):
+            self._sorted = array("Q", sorted(chain(self._sorted, self._tail)))
+            self._tail = set()
+        return True
 
 
 @dataclass
 class PagePlan:
     creates: list[ProfileRow] = field(default_factory=list)
     updates: list[ProfileRow] = field(default_factory=list)
+    # New or changed pictures by name, written with the rows (see profiles.pictures).
+    pictures: dict[str, bytes] = field(default_factory=dict)
 
 
 def plan_page(
@@ -128,10 +213,10 @@ def plan_page(
     candidates: list[tuple[KnownProfile, ProfileRow]] = []
     vendor = directory.vendor_info
     now = timezone.now()
-    entries = [(dn, lower_keys(raw)) for dn, raw in page]
-    if not known.preloaded:
-        known.prefetch([uid for _, attributes in entries
-                        if (uid := _unique_id(attributes, attribute_map, vendor)) is not None])
+    read = AttributeReader(attribute_map.requested_attributes).read
+    entries = [(dn, read(raw)) for dn, raw in page]
+    known.prefetch([uid for _, attributes in entries
+                    if (uid := _unique_id(attributes, attribute_map, vendor)) is not None])
     for dn, attributes in entries:
         if not attributes.get(attribute_map.unique_id_attribute):
             counts.failed += 1
@@ -142,11 +227,10 @@ def plan_page(
             counts.failed += 1
             counts.record_error(dn, f"{directory.unique_id_attribute} is not a valid unique ID")
             continue
-        if unique_id in known.seen:
+        if not known.mark_seen(unique_id):
             counts.failed += 1
             counts.record_error(dn, f"unique ID {unique_id} was already seen in this run")
             continue
-        known.seen.add(unique_id)
         if not attributes.get(attribute_map.username_attribute):
             counts.failed += 1
             counts.record_error(dn, f"entry has no {directory.username_attribute} (user name)")
@@ -161,13 +245,17 @@ def plan_page(
         mapped = map_entry(attributes, attribute_map)
         for problem in mapped.problems:
             counts.record_error(dn, problem)
+        picture = ""
+        if mapped.picture:
+            picture = picture_name(mapped.picture)
+            plan.pictures[picture] = mapped.picture
         row = ProfileRow(
             unique_id=unique_id,
             username=mapped.username,
             dn=dn,
             display_name=mapped.display_name[:255],
             values=mapped.values,
-            picture=store_picture(mapped.picture) if mapped.picture else "",
+            picture=picture,
             digest=digest,
             active=active,
             deactivated_at=None if active else now,
@@ -232,6 +320,7 @@ def _split_real_updates(
 
 def write_plan(plan: PagePlan, directory: Directory) -> None:
     now = timezone.now()
+    store_pictures(plan.pictures)
     insert_rows(plan.creates, directory.pk, now)
     update_rows(plan.updates, now)
 

@@ -42,7 +42,7 @@ def find_user_entry(conn: LDAPObject, directory: Directory, username: str) -> li
 def store_entry(directory: Directory, entry: Entry) -> Profile | None:
     """Create or update the profile of ``entry``; None when the entry cannot be a profile."""
     attribute_map = build_attribute_map(directory)
-    known = KnownProfiles(directory, preload=False)
+    known = KnownProfiles(directory, sweep=False)
     counts = ImportCounts()
     with transaction.atomic():
         write_plan(plan_page([entry], directory, attribute_map, known, counts), directory)

@@ -115,7 +115,7 @@ def incremental_pass(conn: LDAPObject, directory: Directory, attribute_map: Attr
     by_time = filterstr is None
     if filterstr is None:
         filterstr = incremental_filter(directory, watermark)
-    known = KnownProfiles(directory, preload=False)
+    known = KnownProfiles(directory, sweep=False)
     seen_any = False
     for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
         seen_any = True
@@ -183,15 +183,19 @@ def reconciliation_pass(conn: LDAPObject, directory: Directory, attribute_map: A
     known = KnownProfiles(directory)
     vendor = directory.vendor_info
     for page in _pages(conn, directory, filterstr, [attribute_map.unique_id_attribute]):
+        unique_ids = []
         for _dn, raw in page:
             entry = lower_keys(raw)
             id_values = entry.get(attribute_map.unique_id_attribute)
             if id_values:
                 try:
-                    known.seen.add(vendor.decode_unique_id(id_values[0]))
+                    unique_ids.append(vendor.decode_unique_id(id_values[0]))
                 except (ValueError, UnicodeDecodeError):
                     continue
-    counts.unchanged = len(known.seen)
+        known.prefetch(unique_ids)
+        for unique_id in unique_ids:
+            known.mark_seen(unique_id)
+    counts.unchanged = known.seen_count
     deactivate_missing(directory, known, counts, force, batch_size)
     return filterstr
 

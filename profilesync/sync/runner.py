@@ -38,7 +38,8 @@ from .models import (
     SyncMode,
     SyncRun,
 )
-from .progress import publish_progress
+from .planner_statistics import refresh_planner_statistics
+from .progress import ThrottledProgress
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,10 @@ def run_sync(
         chosen = list(directories)
     run = SyncRun.objects.create(started_at=timezone.now(), mode=mode, forced=force,
                                  trigger=trigger)
+    publish_progress = ThrottledProgress(run.pk)
+
     def report_progress(directory_name: str, counts: ImportCounts) -> None:
-        publish_progress(run.pk, directory_name, counts)
+        publish_progress(directory_name, counts)
         if progress is not None:
             progress(directory_name, counts)
 
@@ -134,6 +137,7 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
                         partial(progress, directory.name))
             state.last_success_at = timezone.now()
             state.save()
+        refresh_planner_statistics(directory, counts)
         counts.finish_errors()
         _apply_counts(result, counts)
         result.watermark_after = state.watermark

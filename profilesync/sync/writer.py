@@ -2,20 +2,19 @@
 
 The ORM's ``bulk_create`` and ``bulk_update`` build a model instance and
 compile every value of every row; at 100,000 people that cost more than
-reading the directory. Here a page becomes one ``executemany`` of plain
-tuples. Column names come from the model's metadata, and values are adapted
-by the database backend's own operations, so SQLite and PostgreSQL take the
-same path.
+reading the directory. Here a page becomes a few statements of plain
+values (``profiles.search.bulk``: multi-row statements on SQLite, ``COPY`` on
+PostgreSQL). Column names come from the model's metadata, and times are
+adapted by the database backend's own operations.
 
 Each row also gets its search columns (``profiles.search.text``): the sync is
 the writer of almost every profile, so the search text is computed here, with
-the values it describes, from the fields searched when the page is written. On
-SQLite a page goes in as a few multi-row statements (``profiles.search.bulk``
-says why).
+the values it describes, from the fields searched when the page is written.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,7 +24,7 @@ from django.utils import timezone
 from profilesync.profiles.models import Profile
 from profilesync.profiles.search.bulk import insert_many, update_many
 from profilesync.profiles.search.columns import load_search_fields
-from profilesync.profiles.search.text import SearchFields, search_columns
+from profilesync.profiles.search.text import search_columns
 
 
 @dataclass(slots=True)
@@ -56,12 +55,23 @@ def _adapt_time(moment: datetime | None):
     return None if moment is None else connection.ops.adapt_datetimefield_value(moment)
 
 
-def _values(row: ProfileRow, updated_at, fields: SearchFields, local_values: dict) -> list:
+def _row_values(rows: list[ProfileRow], updated_at, local_values: dict[int, dict]) -> list[list]:
+    """The ``_SYNCED`` values of ``rows``, adapted for the database.
+
+    Called once per page: the backend's operations are looked up once, not per
+    value through Django's connection proxy, and the JSON goes through
+    ``json.dumps`` as Django's JSONField would send it (no custom encoder).
+    """
+    fields = load_search_fields()
+    adapt_time = connection.ops.adapt_datetimefield_value
+    dumps = json.dumps
     return [
-        row.unique_id, row.username, row.dn, row.display_name,
-        connection.ops.adapt_json_value(row.values, None), row.picture, row.digest, row.active,
-        _adapt_time(row.deactivated_at), updated_at,
-        *search_columns(row.display_name, row.username, row.values, local_values, fields),
+        [row.unique_id, row.username, row.dn, row.display_name, dumps(row.values), row.picture,
+         row.digest, row.active,
+         None if row.deactivated_at is None else adapt_time(row.deactivated_at), updated_at,
+         *search_columns(row.display_name, row.username, row.values,
+                         local_values.get(row.pk) or {}, fields)]
+        for row in rows
     ]
 
 
@@ -70,8 +80,7 @@ def insert_rows(rows: list[ProfileRow], directory_id: int, now: datetime) -> Non
         return
     columns = [*_SYNCED, "created_at", "directory"]
     stamp = _adapt_time(now)
-    fields = load_search_fields()
-    params = [[*_values(row, stamp, fields, {}), stamp, directory_id] for row in rows]
+    params = [[*values, stamp, directory_id] for values in _row_values(rows, stamp, {})]
     with connection.cursor() as cursor:
         insert_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
                     [_column(c) for c in columns], params)
@@ -81,11 +90,11 @@ def update_rows(rows: list[ProfileRow], now: datetime) -> None:
     if not rows:
         return
     stamp = _adapt_time(now)
-    fields = load_search_fields()
     # What people entered themselves is searched too; the sync never writes it.
     local = dict(Profile.objects.filter(pk__in=[row.pk for row in rows]).values_list(
         "pk", "local_values"))
-    params = [[*_values(row, stamp, fields, local.get(row.pk) or {})[1:], row.pk] for row in rows]
+    params = [[*values[1:], row.pk]
+              for row, values in zip(rows, _row_values(rows, stamp, local), strict=True)]
     with connection.cursor() as cursor:
         update_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
                     [_column(c) for c in _SYNCED if c != "unique_id"], _column("id"), params)
@@ -104,7 +113,7 @@ def update_values(changes: list[tuple[int, dict]]) -> None:
     for pk, values in changes:
         display_name, username, local_values = names[pk]
         text, _ = search_columns(display_name, username, values, local_values, fields)
-        params.append([connection.ops.adapt_json_value(values, None), "", stamp, text, pk])
+        params.append([json.dumps(values), "", stamp, text, pk])
     with connection.cursor() as cursor:
         update_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
                     [_column(c) for c in ("values", "digest", "updated_at", "search_text")],
