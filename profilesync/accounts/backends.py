@@ -1,7 +1,9 @@
 """Login with directory credentials: find the user with the service account, bind as them.
 
 The user name goes into the search filter escaped, so ``*`` or ``)(`` cannot
-widen the search. Directories are tried in their configured order; the first
+widen the search. Active Directory users may also type their userPrincipalName
+(``ann@example.com``); it finds the same entry, hence the same profile and
+account, whose user name stays the sAMAccountName. Directories are tried in their configured order; the first
 that knows the user name decides (a wrong password there is a wrong password,
 not a reason to try the next directory). An empty password is refused before
 anything is sent: LDAP treats it as an anonymous bind, which "succeeds".
@@ -49,7 +51,7 @@ class DirectoryBackend(BaseBackend):
         if it knows the user and refused the password."""
         settings = directory.connection_settings()
         with connected(settings) as conn:
-            entries = find_user_entry(conn, directory, username)
+            entries = find_user_entry(conn, directory, username, for_login=True)
         if len(entries) != 1:
             if len(entries) > 1:
                 log.warning("ambiguous user name directory=%s", directory.name)

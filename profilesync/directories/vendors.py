@@ -78,6 +78,10 @@ class Vendor:
     field_attributes: dict[str, str] = field(default_factory=dict)
     # Extra attributes the sync must read to decide whether an account is active.
     status_attributes: tuple[str, ...] = ()
+    # Other attributes a person may type as their login name, besides the user name
+    # attribute (AD: the userPrincipalName, ann@example.com). They find the same entry,
+    # so the same profile; the profile's user name stays the user name attribute's value.
+    login_alias_attributes: tuple[str, ...] = ()
     decode_unique_id: object = _text_id
     is_disabled: object = _never_disabled
     # Update sequence numbers (uSNChanged, highestCommittedUSN): incremental sync by USN.
@@ -108,6 +112,7 @@ ACTIVE_DIRECTORY = Vendor(
     timestamp_pattern="yyyyMMddHHmmss.Z",
     field_attributes={"department": "department", "picture": "thumbnailPhoto"},
     status_attributes=("userAccountControl",),
+    login_alias_attributes=("userPrincipalName",),
     decode_unique_id=_guid_id,
     is_disabled=_ad_account_disabled,
     update_sequence_numbers=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ldap.dn import escape_dn_chars as _escape_dn_specials
 from ldap.filter import escape_filter_chars
 
-__all__ = ["escape_dn_chars", "escape_filter_chars", "equality_filter", "and_filter"]
+__all__ = ["escape_dn_chars", "escape_filter_chars", "equality_filter", "and_filter", "or_filter"]
 
 
 def escape_dn_chars(value: str) -> str:
@@ -34,3 +34,11 @@ def and_filter(*parts: str) -> str:
     if len(present) == 1:
         return present[0]
     return "(&" + "".join(present) + ")"
+
+
+def or_filter(*parts: str) -> str:
+    """Join already-valid filters with OR, dropping empty parts."""
+    present = [p if p.startswith("(") else f"({p})" for p in parts if p]
+    if len(present) == 1:
+        return present[0]
+    return "(|" + "".join(present) + ")"

@@ -13,7 +13,7 @@ from ldap.ldapobject import LDAPObject
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import connected
-from profilesync.ldapclient.escaping import and_filter, equality_filter
+from profilesync.ldapclient.escaping import and_filter, equality_filter, or_filter
 from profilesync.ldapclient.range_retrieval import complete_page
 from profilesync.ldapclient.search import Entry, paged_search
 from profilesync.profiles.models import Profile
@@ -23,12 +23,22 @@ from .importer import ImportCounts, KnownProfiles, plan_page, write_plan
 from .mapping import lower_keys
 
 
-def find_user_entry(conn: LDAPObject, directory: Directory, username: str) -> list[Entry]:
-    """Entries of ``directory`` whose user name attribute equals ``username`` (escaped)."""
+def find_user_entry(conn: LDAPObject, directory: Directory, username: str, *,
+                    for_login: bool = False) -> list[Entry]:
+    """Entries of ``directory`` whose user name attribute equals ``username`` (escaped).
+
+    ``for_login`` also matches the vendor's login aliases (AD: userPrincipalName),
+    in the same search: a name that is one person's sAMAccountName and another's
+    UPN then finds two entries, which the caller refuses as ambiguous.
+    """
     attribute_map = build_attribute_map(directory)
     username_attribute = directory.username_attribute or directory.vendor_info.username_attribute
+    names = [username_attribute]
+    if for_login:
+        names += [alias for alias in directory.vendor_info.login_alias_attributes
+                  if alias.lower() != username_attribute.lower()]
     filterstr = and_filter(directory.effective_user_filter,
-                           equality_filter(username_attribute, username))
+                           or_filter(*(equality_filter(name, username) for name in names)))
     found: list[Entry] = []
     ranged = directory.vendor_info.ranged_values  # AD: large multi-valued attributes in slices
     for page in paged_search(conn, directory.search_base, filterstr,
