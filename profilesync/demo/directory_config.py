@@ -1,4 +1,9 @@
-"""The "demo" directory configuration, pointing at the demo's private slapd."""
+"""The demo directories' configuration: "demo" on the private slapd, "demo-ad" on the Samba DC.
+
+Two names, so switching the demo between OpenLDAP and Active Directory never
+points one directory's profiles (keyed by entryUUID or objectGUID) at the other
+server, which would look like everyone left.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +41,43 @@ def ensure_demo_directory(url: str, bind_password: str) -> tuple[Directory, str]
         changes["urls"] = [url]
     try:
         decrypt_secret(directory.bind_password_encrypted)
+    except SecretUnreadable:
+        changes["bind_password"] = bind_password
+    if not changes:
+        return directory, "unchanged"
+    return update_directory(directory, changes), "updated"
+
+
+AD_DEMO_DIRECTORY = "demo-ad"
+
+
+def ensure_demo_ad_directory(url: str, ca_file: str, base_dn: str, bind_dn: str,
+                             bind_password: str) -> tuple[Directory, str]:
+    """Like :func:`ensure_demo_directory`, for the demo's Samba DC over LDAPS with its CA.
+
+    The DC's address and certificate may change between starts (it takes the
+    first free loopback address), so the URL, CA file and password are kept current.
+    """
+    directory = Directory.objects.filter(name=AD_DEMO_DIRECTORY).first()
+    settings = {"urls": [url], "ca_file": ca_file, "bind_password": bind_password}
+    if directory is None:
+        directory = create_directory(AD_DEMO_DIRECTORY, {
+            "type": "ldap",
+            "vendor": "ad",
+            "bind_dn": bind_dn,
+            "base_dn": base_dn,
+            "user_dn": "OU=people",
+            **settings,
+        })
+        return directory, "created"
+    changes: dict[str, object] = {}
+    if directory.urls != [url]:
+        changes["urls"] = [url]
+    if directory.ca_file != ca_file:
+        changes["ca_file"] = ca_file
+    try:
+        if decrypt_secret(directory.bind_password_encrypted) != bind_password:
+            changes["bind_password"] = bind_password
     except SecretUnreadable:
         changes["bind_password"] = bind_password
     if not changes:

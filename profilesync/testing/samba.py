@@ -389,6 +389,7 @@ class SambaDC:
 
     def start(self, timeout: float = 60.0) -> SambaDC:
         self.provision()
+        stop_leftover_samba(self.run_dir)
         if self._claim is None:
             self._claim = claim_loopback_address()
             self.host = self._claim.host
@@ -554,6 +555,14 @@ class SambaDC:
         with self.admin() as conn:
             conn.modify_s(dn, [(ldap.MOD_REPLACE, "unicodePwd", [unicode_pwd(password)])])
 
+    def change_admin_password(self, password: str) -> None:
+        """Give the administrator a password of its own (the template's is in this file).
+
+        AD's complexity rules apply: three of upper case, lower case, digits, symbols.
+        """
+        self.set_password(self.admin_dn, password)
+        self.admin_password = password
+
     def read(self, dn: str, *attributes: str) -> dict[str, list[bytes]]:
         with self.admin() as conn:
             ((_, found),) = conn.search_s(dn, ldap.SCOPE_BASE, attrlist=list(attributes) or None)
@@ -585,6 +594,31 @@ class SambaDC:
         self.stop()
         raise RuntimeError(f"samba did not answer on {self.ldap_uri} within {timeout} s: "
                            f"{self._log_tail()}")
+
+
+def stop_leftover_samba(run_dir: Path, timeout: float = 10.0) -> int | None:
+    """Stop a samba still serving ``run_dir`` after its owner was killed; return its PID.
+
+    Two samba processes on one sam.ldb would corrupt it, and the old one would
+    keep its loopback address. Only a process whose command line names this
+    run directory's smb.conf is touched, with its whole process group.
+    """
+    try:
+        pid = int((run_dir / "run/samba.pid").read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    if not cmdline or not cmdline[0].endswith(b"samba") \
+            or str(run_dir / "etc/smb.conf").encode() not in cmdline:
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return pid
 
 
 def _group_alive(pgid: int) -> bool:

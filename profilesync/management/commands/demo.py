@@ -6,6 +6,10 @@ reused afterwards), make sure the "demo" directory points at it, run a full
 sync, make sure the local admin exists, then serve the web pages like
 ``profilesync serve`` until Ctrl-C or SIGTERM. slapd is stopped on every way
 out, including a failure half-way.
+
+``--directory ad`` does the same with a private Samba Active Directory domain
+controller (``profilesync.demo.ad_server``) and the directory "demo-ad", where
+the machine allows it: root, with the samba packages installed.
 """
 
 from __future__ import annotations
@@ -16,18 +20,22 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connections
 
+from profilesync.demo.ad_server import DEMO_AD_USER_PASSWORD, DemoDC, start_demo_dc
 from profilesync.demo.admin_account import AdminLogin, ensure_admin
-from profilesync.demo.directory_config import ensure_demo_directory
+from profilesync.demo.directory_config import ensure_demo_ad_directory, ensure_demo_directory
 from profilesync.demo.directory_server import DEMO_USER_PASSWORD, DemoServer, start_demo_server
 from profilesync.directories.models import Directory
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.sync.models import SyncMode
 from profilesync.sync.runner import RunReport, run_sync
+from profilesync.testing.samba import SambaNotAvailable
 from profilesync.webserver import check_bind_free, public_url, serve_forever
 
 RUN_DIR_NAME = "demo-slapd"
+AD_RUN_DIR_NAME = "demo-samba"
 
 
 class _Stopped(BaseException):
@@ -52,8 +60,13 @@ class Command(ProfilesyncCommand):
                             help="HOST:PORT for the web pages (default 127.0.0.1:8000)")
         parser.add_argument("--workers", type=int, default=2,
                             help="web worker processes (default 2)")
+        parser.add_argument("--directory", choices=("openldap", "ad"), default="openldap",
+                            help="the demo's directory server: a private OpenLDAP (default) or "
+                            "a private Samba Active Directory DC (needs root and the samba "
+                            "packages that scripts/bootstrap installs)")
 
-    def handle(self, *args, people: int, bind: str, workers: int, **options) -> None:
+    def handle(self, *args, people: int, bind: str, workers: int, directory: str = "openldap",
+               **options) -> None:
         if not 1 <= people <= 1_000_000:
             raise usage_error(f"--people: must be from 1 to 1000000; got {people}")
         if workers < 1:
@@ -61,13 +74,17 @@ class Command(ProfilesyncCommand):
         check_bind_free(bind)
 
         previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
-        server: DemoServer | None = None
+        server: DemoServer | DemoDC | None = None
         exit_code = 0
         try:
             call_command("init", stdout=self.stdout)
-            server = self._start_directory_server(people)
-            directory = self._configure_directory(server)
-            if self._sync(directory).ok:
+            if directory == "ad":
+                server = self._start_ad_server(people)
+                configured = self._configure_ad_directory(server)
+            else:
+                server = self._start_directory_server(people)
+                configured = self._configure_directory(server)
+            if self._sync(configured).ok:
                 admin = ensure_admin(settings.DATA_DIR)
                 self._print_banner(server, admin, bind)
                 connections.close_all()
@@ -105,6 +122,36 @@ class Command(ProfilesyncCommand):
                               f"start; delete {run_dir} to generate {people}")
         return server
 
+    def _start_ad_server(self, people: int) -> DemoDC:
+        run_dir = settings.DATA_DIR / AD_RUN_DIR_NAME
+        started = time.monotonic()
+        if not (run_dir / "demo.json").exists():
+            self.stdout.write(f"adding {people} generated people to a private Samba Active "
+                              f"Directory DC in {run_dir} (about {people // 150 + 2} s) ...")
+            self.stdout.flush()
+        try:
+            server = start_demo_dc(run_dir, people)
+        except SambaNotAvailable as exc:
+            raise CommandError(
+                f"--directory ad: cannot run a Samba AD domain controller here: {exc}; run the "
+                "demo as root after scripts/bootstrap, or use --directory openldap",
+                returncode=1) from exc
+        how = "loaded" if server.loaded_now else "reused"
+        self.stdout.write(f"Active Directory DC running at {server.url} ({how}, "
+                          f"{server.state.people} people, {time.monotonic() - started:.1f} s)")
+        if not server.loaded_now and server.state.people != people:
+            self.stdout.write(f"  note: it keeps the {server.state.people} people of its first "
+                              f"start; delete {run_dir} to generate {people}")
+        return server
+
+    def _configure_ad_directory(self, server: DemoDC) -> Directory:
+        dc = server.dc
+        directory, action = ensure_demo_ad_directory(server.url, dc.ca_file, dc.base_dn,
+                                                     dc.admin_dn, dc.admin_password)
+        self.stdout.write(f"directory {directory.name!r} {action} "
+                          f"(base DN {directory.base_dn}, users under {directory.search_base})")
+        return directory
+
     def _configure_directory(self, server: DemoServer) -> Directory:
         directory, action = ensure_demo_directory(server.url, server.state.root_password)
         self.stdout.write(f"directory {directory.name!r} {action} "
@@ -127,7 +174,7 @@ class Command(ProfilesyncCommand):
                 self.stderr.write(f"  {where}{error['message']}")
         return report
 
-    def _print_banner(self, server: DemoServer, admin: AdminLogin, bind: str) -> None:
+    def _print_banner(self, server: DemoServer | DemoDC, admin: AdminLogin, bind: str) -> None:
         if admin.password is not None:
             login = f"{admin.username} / {admin.password}"
         elif admin.password_file.exists():
@@ -141,9 +188,15 @@ class Command(ProfilesyncCommand):
         self.stdout.write(f"  admin login: {login}")
         if admin.password is not None:
             self.stdout.write(f"               (kept in {admin.password_file})")
-        self.stdout.write(f"  people log in as e.g. user000001 / {DEMO_USER_PASSWORD} "
-                          "(every demo person has that password)")
-        self.stdout.write(f"  directory:   {server.url}  bind {server.slapd.root_dn}")
+        if isinstance(server, DemoDC):
+            self.stdout.write(f"  people log in as e.g. user000001 or user000001@example.test / "
+                              f"{DEMO_AD_USER_PASSWORD} (every demo person has that password)")
+            self.stdout.write(f"  directory:   {server.url}  bind {server.dc.admin_dn}  "
+                              f"CA file {server.dc.ca_file}")
+        else:
+            self.stdout.write(f"  people log in as e.g. user000001 / {DEMO_USER_PASSWORD} "
+                              "(every demo person has that password)")
+            self.stdout.write(f"  directory:   {server.url}  bind {server.slapd.root_dn}")
         self.stdout.write("Stop with Ctrl-C.")
         self.stdout.write("")
         self.stdout.flush()
