@@ -600,16 +600,18 @@ def stop_leftover_samba(run_dir: Path, timeout: float = 10.0) -> int | None:
     """Stop a samba still serving ``run_dir`` after its owner was killed; return its PID.
 
     Two samba processes on one sam.ldb would corrupt it, and the old one would
-    keep its loopback address. Only a process whose command line names this
-    run directory's smb.conf is touched, with its whole process group.
+    keep its loopback address. Only a samba process that has this run
+    directory's sam.ldb open is touched, with its whole process group. (Samba
+    rewrites its command line to "samba: root process", so that cannot tell.)
     """
     try:
         pid = int((run_dir / "run/samba.pid").read_text().split()[0])
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if Path(f"/proc/{pid}/exe").resolve() != Path(SAMBA).resolve():
+            return None
+        open_files = [os.readlink(link) for link in Path(f"/proc/{pid}/fd").iterdir()]
     except (OSError, ValueError, IndexError):
         return None
-    if not cmdline or not cmdline[0].endswith(b"samba") \
-            or str(run_dir / "etc/smb.conf").encode() not in cmdline:
+    if not any(name.startswith(f"{run_dir}/private/") for name in open_files):
         return None
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
