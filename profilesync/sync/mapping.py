@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .fieldmap import AttributeMap
 
-RawAttributes = dict[str, list[bytes] | None]  # keys lower-case; None: the entry lacks it
+RawAttributes = dict[str, list[bytes]]  # keys lower-case
 
 _GENERALIZED_DATE = re.compile(rb"^(\d{4})(\d{2})(\d{2})")
 _ISO_DATE = re.compile(rb"^(\d{4})-(\d{2})-(\d{2})")
@@ -22,35 +22,6 @@ _ISO_DATE = re.compile(rb"^(\d{4})-(\d{2})-(\d{2})")
 
 def lower_keys(attributes: dict[str, list[bytes]]) -> RawAttributes:
     return {name.lower(): values for name, values in attributes.items()}
-
-
-class AttributeReader:
-    """Turns raw entries into :data:`RawAttributes` of the requested attributes.
-
-    Servers answer in their schema's spelling (``displayName``), the same for
-    every entry, so instead of lower-casing every name of every entry (a third
-    of an unchanged re-sync's Python time) the reader remembers the spelling of
-    each requested attribute and looks the values up under it. The answer is
-    exact: when the values found do not account for every attribute of the
-    entry (a new spelling, or an attribute nobody asked for), it learns the
-    entry's spellings and, failing that, lower-cases that entry's names.
-    """
-
-    def __init__(self, names: list[str]):
-        self.names = list(dict.fromkeys(name.lower() for name in names))
-        self._spellings = list(self.names)
-
-    def read(self, raw: dict[str, list[bytes]]) -> RawAttributes:
-        values = [raw.get(spelling) for spelling in self._spellings]
-        if len(values) - values.count(None) != len(raw):
-            spelled = {name.lower(): name for name in raw}
-            self._spellings = [spelled.get(name, old) for name, old in
-                               zip(self.names, self._spellings, strict=True)]
-            values = [raw.get(spelling) for spelling in self._spellings]
-            if len(values) - values.count(None) != len(raw):
-                return lower_keys(raw)
-        # An attribute the entry lacks maps to None, which every reader takes as absent.
-        return dict(zip(self.names, values, strict=True))
 
 
 def entry_digest(attributes: RawAttributes, attribute_map: AttributeMap) -> str:
