@@ -241,6 +241,18 @@ def template_dir() -> Path:
     return template
 
 
+def _certificate_names(cert_path: Path, host: str) -> bool:
+    """Whether the certificate at ``cert_path`` exists and names the address ``host``."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return False
+    return ipaddress.IPv4Address(host) in names.get_values_for_type(x509.IPAddress)
+
+
 def _write_certificates(tls_dir: Path, host: str) -> None:
     """A CA and a server certificate for ``host`` and the DC's DNS name."""
     from cryptography import x509
@@ -397,7 +409,9 @@ class SambaDC:
             (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
         self.smb_conf_path.write_text(
             smb_conf(self.run_dir, self.host, require_strong_auth=self.require_strong_auth))
-        _write_certificates(self.run_dir / "private/tls", self.host)
+        if not _certificate_names(self.run_dir / "private/tls/cert.pem", self.host):
+            # Kept across restarts, so a CA file copied elsewhere stays valid.
+            _write_certificates(self.run_dir / "private/tls", self.host)
         self.process = subprocess.Popen(
             [SAMBA, "-F", "-s", str(self.smb_conf_path)],
             stdin=subprocess.DEVNULL,  # samba -i would quit at end of input; -F just runs
