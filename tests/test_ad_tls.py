@@ -89,6 +89,27 @@ def test_plain_ldap_refusal_in_the_sync_report(plain_ldap_directory, sync_direct
     assert plain_ldap_directory.profiles.count() == 0
 
 
+def test_plain_ldap_refusal_in_the_directory_test_command(plain_ldap_directory, cli):
+    """`profilesync directory test` fails at the bind and names the option to change."""
+    code, out, _ = cli("directory", "test", plain_ldap_directory.name)
+
+    assert code == 1
+    assert "FAIL  Bind: " in out and "unencrypted connection" in out
+    assert "use an ldaps:// URL or turn on StartTLS" in out and "(--url)" in out
+
+
+def test_directory_test_command_passes_over_ldaps(ad_ou, ad_directory, cli):
+    """The same command against the DC over LDAPS with its CA file: every step ok, exit 0."""
+    ad_ou.add_user("dee")
+    directory = ad_directory(ad_ou)
+
+    code, out, _ = cli("directory", "test", directory.name, "--json")
+
+    report = json.loads(out)
+    assert code == 0 and report["ok"], report
+    assert [s["title"] for s in report["steps"]] == CONNECTION_STEPS
+
+
 def test_plain_ldap_refusal_in_the_write_test_command(plain_ldap_directory, cli):
     """`profilesync directory test-write` stops at the bind step with the same advice."""
     code, out, _ = cli("directory", "test-write", plain_ldap_directory.name, "--user", "cid",

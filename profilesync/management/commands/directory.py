@@ -1,4 +1,4 @@
-"""``profilesync directory add|set|list|show|remove``."""
+"""``profilesync directory add|set|list|show|test|check-pattern|test-write|remove``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from profilesync.directories.connection_test import Outcome, Step, check_connection
 from profilesync.directories.models import Directory, DirectoryType, Vendor
 from profilesync.directories.services import create_directory, update_directory
 from profilesync.ldapclient.errors import DirectoryError
-from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.management.base import ProfilesyncCommand, option_name, usage_error
 from profilesync.sync.pattern_check import check_pattern, preview_next_run
 from profilesync.writeback.test_panel import run_test_panel
 
@@ -100,6 +101,11 @@ class Command(ProfilesyncCommand):
         show = actions.add_parser("show", help="show one directory")
         show.add_argument("name")
         show.add_argument("--json", action="store_true")
+        test = actions.add_parser(
+            "test", help="test the saved connection settings step by step, as the directory "
+            "page's \"Test connection\" does")
+        test.add_argument("name")
+        test.add_argument("--json", action="store_true")
         check = actions.add_parser("check-pattern",
                                    help="ask the directory whether it understands the pattern")
         check.add_argument("name")
@@ -163,6 +169,21 @@ class Command(ProfilesyncCommand):
             shown = " ".join(value) if isinstance(value, list) else value
             self.stdout.write(f"{key.ljust(width)}  {shown}")
 
+    def handle_test(self, name: str, json: bool = False, **options) -> None:
+        steps = check_connection(self._get(name))
+        passed = all(step.passed for step in steps)
+        if json:
+            self.stdout.write(_dumps({"ok": passed, "steps": [_step_json(s) for s in steps]}))
+        else:
+            marks = {Outcome.PASSED: "ok  ", Outcome.WARNING: "warn", Outcome.FAILED: "FAIL"}
+            for step in steps:
+                self.stdout.write(f"{marks[step.outcome]}  {step.title}: {step.detail}")
+                if step.outcome != Outcome.PASSED and step.hint:
+                    where = f" ({_setting_option(step.setting)})" if step.setting else ""
+                    self.stdout.write(f"      {step.hint}{where}")
+        if not passed:
+            sys.exit(1)
+
     def handle_check_pattern(self, name: str, json: bool = False, **options) -> None:
         directory = self._get(name)
         try:
@@ -195,6 +216,16 @@ class Command(ProfilesyncCommand):
                 "profiles are never deleted by profilesync", returncode=2)
         directory.delete()
         self.stdout.write(f"directory {name} removed")
+
+
+def _setting_option(setting: str) -> str:
+    """The option of `directory set` that changes ``setting``."""
+    return "--bind-password-file" if setting == "bind_password" else option_name(setting)
+
+
+def _step_json(step: Step) -> dict:
+    return {"title": step.title, "outcome": str(step.outcome), "detail": step.detail,
+            "hint": step.hint, "option": _setting_option(step.setting) if step.setting else ""}
 
 
 def _dumps(value: object) -> str:
