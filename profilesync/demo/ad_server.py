@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from profilesync.testing.samba import (
@@ -30,9 +30,9 @@ from profilesync.testing.samba import (
     unicode_pwd,
 )
 
+from .directory_server import STATE_FILE, write_state  # demo.json, 0600, written atomically
 from .people import generate_people
 
-STATE_FILE = "demo.json"
 PEOPLE_OU = "people"
 # AD's password rules want three kinds of characters, so not the OpenLDAP demo's password.
 DEMO_AD_USER_PASSWORD = "Demo-pass-2026"
@@ -72,15 +72,6 @@ def read_state(run_dir: Path) -> DemoDCState | None:
         return DemoDCState(int(data["people"]), str(data["admin_password"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def write_state(run_dir: Path, state: DemoDCState) -> None:
-    """Write ``demo.json`` (mode 0600: it holds the administrator's password) atomically."""
-    partial = run_dir / (STATE_FILE + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(state), handle)
-    os.replace(partial, run_dir / STATE_FILE)
 
 
 def _ad_people(count: int) -> Iterator[tuple[str, dict]]:

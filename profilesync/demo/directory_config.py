@@ -24,28 +24,14 @@ def ensure_demo_directory(url: str, bind_password: str) -> tuple[Directory, str]
     changed on an existing directory; other settings an administrator changed
     stay as they are.
     """
-    directory = Directory.objects.filter(name=DEMO_DIRECTORY).first()
-    if directory is None:
-        directory = create_directory(DEMO_DIRECTORY, {
-            "type": "ldap",
-            "vendor": "openldap",
-            "urls": [url],
-            "bind_dn": BIND_DN,
-            "bind_password": bind_password,
-            "base_dn": SUFFIX,
-            "user_dn": "ou=people",
-        })
-        return directory, "created"
-    changes: dict[str, object] = {}
-    if directory.urls != [url]:
-        changes["urls"] = [url]
-    try:
-        decrypt_secret(directory.bind_password_encrypted)
-    except SecretUnreadable:
-        changes["bind_password"] = bind_password
-    if not changes:
-        return directory, "unchanged"
-    return update_directory(directory, changes), "updated"
+    return _ensure(DEMO_DIRECTORY, {
+        "type": "ldap",
+        "vendor": "openldap",
+        "bind_dn": BIND_DN,
+        "bind_password": bind_password,
+        "base_dn": SUFFIX,
+        "user_dn": "ou=people",
+    }, current={"urls": [url]})
 
 
 AD_DEMO_DIRECTORY = "demo-ad"
@@ -58,28 +44,32 @@ def ensure_demo_ad_directory(url: str, ca_file: str, base_dn: str, bind_dn: str,
     The DC's address and certificate may change between starts (it takes the
     first free loopback address), so the URL, CA file and password are kept current.
     """
-    directory = Directory.objects.filter(name=AD_DEMO_DIRECTORY).first()
-    settings = {"urls": [url], "ca_file": ca_file, "bind_password": bind_password}
+    return _ensure(AD_DEMO_DIRECTORY, {
+        "type": "ldap",
+        "vendor": "ad",
+        "bind_dn": bind_dn,
+        "base_dn": base_dn,
+        "user_dn": "OU=people",
+    }, current={"urls": [url], "ca_file": ca_file, "bind_password": bind_password})
+
+
+def _ensure(name: str, options: dict[str, object],
+            current: dict[str, object]) -> tuple[Directory, str]:
+    """Create ``name`` from ``options`` and ``current`` if missing; else set what differs
+    from ``current`` (and a bind password the current secret key cannot read)."""
+    directory = Directory.objects.filter(name=name).first()
     if directory is None:
-        directory = create_directory(AD_DEMO_DIRECTORY, {
-            "type": "ldap",
-            "vendor": "ad",
-            "bind_dn": bind_dn,
-            "base_dn": base_dn,
-            "user_dn": "OU=people",
-            **settings,
-        })
-        return directory, "created"
-    changes: dict[str, object] = {}
-    if directory.urls != [url]:
-        changes["urls"] = [url]
-    if directory.ca_file != ca_file:
-        changes["ca_file"] = ca_file
+        return create_directory(name, {**options, **current}), "created"
+    changes = {setting: value for setting, value in current.items()
+               if setting != "bind_password" and getattr(directory, setting) != value}
     try:
-        if decrypt_secret(directory.bind_password_encrypted) != bind_password:
-            changes["bind_password"] = bind_password
+        stored_password: str | None = decrypt_secret(directory.bind_password_encrypted)
     except SecretUnreadable:
-        changes["bind_password"] = bind_password
+        stored_password = None
+    wanted_password = current.get("bind_password", options.get("bind_password"))
+    if stored_password is None or ("bind_password" in current
+                                   and stored_password != wanted_password):
+        changes["bind_password"] = wanted_password
     if not changes:
         return directory, "unchanged"
     return update_directory(directory, changes), "updated"

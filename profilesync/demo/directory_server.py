@@ -63,8 +63,11 @@ def read_state(run_dir: Path) -> DemoServerState | None:
         return None
 
 
-def write_state(run_dir: Path, state: DemoServerState) -> None:
-    """Write ``demo.json`` (mode 0600: it holds the server's admin password) atomically."""
+def write_state(run_dir: Path, state: object) -> None:
+    """Write ``demo.json`` (mode 0600: it holds the server's admin password) atomically.
+
+    ``state`` is a dataclass: this module's :class:`DemoServerState`, or the AD demo's.
+    """
     partial = run_dir / (STATE_FILE + ".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

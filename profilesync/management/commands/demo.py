@@ -114,12 +114,7 @@ class Command(ProfilesyncCommand):
                               f"OpenLDAP server in {run_dir} ...")
             self.stdout.flush()
         server = start_demo_server(run_dir, people)
-        how = "loaded" if server.loaded_now else "reused"
-        self.stdout.write(f"directory server running at {server.url} ({how}, "
-                          f"{server.state.people} people, {time.monotonic() - started:.1f} s)")
-        if not server.loaded_now and server.state.people != people:
-            self.stdout.write(f"  note: it keeps the {server.state.people} people of its first "
-                              f"start; delete {run_dir} to generate {people}")
+        self._report_started("directory server", server, run_dir, people, started)
         return server
 
     def _start_ad_server(self, people: int) -> DemoDC:
@@ -136,13 +131,17 @@ class Command(ProfilesyncCommand):
                 f"--directory ad: cannot run a Samba AD domain controller here: {exc}; run the "
                 "demo as root after scripts/bootstrap, or use --directory openldap",
                 returncode=1) from exc
+        self._report_started("Active Directory DC", server, run_dir, people, started)
+        return server
+
+    def _report_started(self, what: str, server: DemoServer | DemoDC, run_dir, people: int,
+                        started: float) -> None:
         how = "loaded" if server.loaded_now else "reused"
-        self.stdout.write(f"Active Directory DC running at {server.url} ({how}, "
+        self.stdout.write(f"{what} running at {server.url} ({how}, "
                           f"{server.state.people} people, {time.monotonic() - started:.1f} s)")
         if not server.loaded_now and server.state.people != people:
             self.stdout.write(f"  note: it keeps the {server.state.people} people of its first "
                               f"start; delete {run_dir} to generate {people}")
-        return server
 
     def _configure_ad_directory(self, server: DemoDC) -> Directory:
         dc = server.dc
