@@ -23,8 +23,8 @@ Why it looks the way it does:
   host-name checks (as a careful administrator runs them) could not succeed.
   Each DC gets a certificate for its address from a CA of its own instead,
   written where Samba keeps its own (``private/tls/ca.pem``): :attr:`ca_file`.
-- ``ldb:nosync`` makes writes about ten times faster; a test DC needs no
-  durability across power loss.
+- ``ldb:nosync`` skips fsync on every write: a test DC needs no durability
+  across power loss. Only the LDAP service runs (no SMB, Kerberos, NetBIOS).
 """
 
 from __future__ import annotations
