@@ -2,7 +2,7 @@
 
 A Samba DC, like an AD with LDAP signing enforced, refuses a simple bind over
 an unencrypted connection. The administrator must learn from every place that
-shows the failure (Test connection, `directory test-write`, the sync report)
+shows the failure (Test connection, `directory test` and `test-write`, the sync report)
 which setting to change and how: an ldaps:// URL or StartTLS.
 """
 
@@ -52,11 +52,11 @@ def test_ldaps_without_the_ca_file_fails_naming_the_ca_file(ad_ou, ad_directory)
     """The DC's certificate is not trusted by the system: the test says to set the CA file."""
     directory = ad_directory(ad_ou, ca_file="")
 
-    steps = check_connection(directory)
+    (connect,) = check_connection(directory)
 
-    assert steps[-1].outcome == Outcome.FAILED
-    assert steps[-1].setting == "ca_file"
-    assert "CA file" in steps[-1].hint
+    assert (connect.title, connect.outcome, connect.setting) == ("Connect", Outcome.FAILED, "ca_file")
+    assert "TLS handshake failed" in connect.detail  # not "no LDAP server answered"
+    assert "CA file" in connect.hint
 
 
 @pytest.fixture
