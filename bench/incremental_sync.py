@@ -153,11 +153,21 @@ class IncrementalBench(Bench):
     """bench/full_sync.py's harness (server, databases, children, CPU accounting), other phases."""
 
     script = Path(__file__).resolve()
+    # What the report calls each phase and how it explains the steady state; a benchmark
+    # of another kind of directory (bench/incremental_sync_ad.py) says its own.
+    phase_labels = PHASE_LABELS
+    steady_state_note = (
+        "steady state: a warm-up incremental run (its syncrepl refresh has no cookie yet and "
+        "names every entry)\n  precedes the measured runs (a) and (b), which send the cookie "
+        "and hear only the changes")
 
     def __init__(self, args: argparse.Namespace, work_dir: Path):
         super().__init__(args, work_dir)
         self.warnings: list[str] = []
         self.modify_seconds: list[float] = []
+
+    def header(self, args: argparse.Namespace) -> str:
+        return header_line(args)
 
     def write_people(self) -> Path:
         """Generate the people as LDIF, each with a ``modifyTimestamp`` LOAD_AGE ago.
@@ -229,7 +239,7 @@ class IncrementalBench(Bench):
         counts = extra["counts"]
         shown = {k: v for k, v in counts.items() if v or k in ("updated", "unchanged")}
         row.result = ", ".join(f"{k} {v:,}" for k, v in shown.items())
-        where = f"{engine} {PHASE_LABELS[phase].format(changes=self.args.changes)}"
+        where = f"{engine} {self.phase_labels[phase].format(changes=self.args.changes)}"
         if not extra["ok"]:
             self.warn(f"{where}: the run FAILED: {extra['errors']}")
         if phase in ("warmup", "unchanged", "changed"):
@@ -258,7 +268,7 @@ class IncrementalBench(Bench):
         data_dir = self.work_dir / f"data-{engine}"
 
         def measure(phase: str, profile: bool = False, extra: dict | None = None) -> Row:
-            label = PHASE_LABELS[phase].format(changes=self.args.changes)
+            label = self.phase_labels[phase].format(changes=self.args.changes)
             return self.measured_child(phase, engine, data_dir, label, profile=profile,
                                        extra=extra)
 
@@ -402,15 +412,14 @@ def header_line(args: argparse.Namespace) -> str:
 
 def print_report(args: argparse.Namespace, benches: list[IncrementalBench],
                  engines: tuple[str, ...]) -> None:
+    labels = benches[0].phase_labels
     print()
-    print(header_line(args))
+    print(benches[0].header(args))
     print(f"  {source_line()}")
     for bench in benches:
         for note in bench.notes:
             print(f"  {bench.args.users:,} users: {note}")
-    print("  steady state: a warm-up incremental run (its syncrepl refresh has no cookie yet and "
-          "names every entry)\n  precedes the measured runs (a) and (b), which send the cookie "
-          "and hear only the changes")
+    print(f"  {benches[0].steady_state_note}")
     print()
 
     cell = 41
@@ -421,8 +430,8 @@ def print_report(args: argparse.Namespace, benches: list[IncrementalBench],
     print(sub)
     print("-" * len(sub))
     for engine in engines:
-        for phase in PHASE_LABELS:
-            label = f"{engine}: {PHASE_LABELS[phase].format(changes=args.changes)}"
+        for phase in labels:
+            label = f"{engine}: {labels[phase].format(changes=args.changes)}"
             if any((r := row_of(b, engine, phase)) and r.profiled for b in benches):
                 label += " [profiled]"
             line = f"{label:<58}"
@@ -442,7 +451,7 @@ def print_report(args: argparse.Namespace, benches: list[IncrementalBench],
           "least disturbed one is shown)")
     for bench in benches:
         for engine in engines:
-            for phase in PHASE_LABELS:
+            for phase in labels:
                 row = row_of(bench, engine, phase)
                 if row is None:
                     continue
@@ -451,7 +460,7 @@ def print_report(args: argparse.Namespace, benches: list[IncrementalBench],
                     tries = f" (median of {len(runs)}: {runs[0]:.3f} to {runs[-1]:.3f} s)"
                 else:
                     tries = f" ({row.attempts} tries)" if row.attempts > 1 else ""
-                label = f"{engine}: {PHASE_LABELS[phase].format(changes=args.changes)}"
+                label = f"{engine}: {labels[phase].format(changes=args.changes)}"
                 print(f"  {bench.args.users:>9,} users  {label:<58} {row.result}{tries}; "
                       f"other CPU {row.machine.other:.2f} s")
     print()

@@ -20,8 +20,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import ldap
 from ldap.ldapobject import LDAPObject
 
+from .errors import SearchFailed, describe_ldap_error
 from .search import Entry, Page, read_entry
 
 _RANGED = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
@@ -88,7 +90,11 @@ def _next_slice(conn: LDAPObject, dn: str, attribute: str, low: int,
     An answer without that attribute (values removed, entry gone since the
     first slice) ends the reading: what was collected is all there is now.
     """
-    found = read_entry(conn, dn, [f"{attribute};range={low}-*"])
+    try:
+        found = read_entry(conn, dn, [f"{attribute};range={low}-*"])
+    except ldap.LDAPError as exc:  # not SERVER_DOWN: read_entry turns that into DirectoryUnreachable
+        raise SearchFailed(f"reading values {low}- of {attribute} of {dn!r} failed: "
+                           f"{describe_ldap_error(exc)}") from exc
     for name, values in (found[1].items() if found else ()):
         piece = parse_ranged_name(name)
         if piece is not None and piece.name.lower() == attribute.lower():

@@ -16,6 +16,7 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from ldap.ldapobject import LDAPObject
 
 from profilesync.directories.models import Directory
 from profilesync.directories.secrets import SecretUnreadable
@@ -205,7 +206,7 @@ def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, forc
         usn.remember(state, tracking)
 
 
-def _ad_deletions(conn, directory: Directory, root_dse: dict[str, list[bytes]],
+def _ad_deletions(conn: LDAPObject, directory: Directory, root_dse: dict[str, list[bytes]],
                   tracking: usn.ChangeTracking, state: DirectorySyncState, counts: ImportCounts,
                   force: bool, batch_size: int) -> str:
     """Deactivate what AD deleted since this run's lower bound; return the report line."""
