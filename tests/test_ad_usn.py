@@ -213,6 +213,39 @@ def test_timestamp_tracking_still_finds_changes_and_deletions(synced_ad):
     assert not synced_ad.profile("cid").active
 
 
+def test_user_moved_out_of_the_base_is_left_to_the_nightly_reconciliation(synced_ad):
+    """A move is no deletion: the incremental run cannot see it, reconciliation deactivates."""
+    synced_ad.ou.rename(synced_ad.dns["ben"], "CN=ben", synced_ad.ou.dn)  # out of OU=people
+
+    incremental, _ = incremental_run(synced_ad.directory)
+    reconciled = run_sync([synced_ad.directory], mode=SyncMode.RECONCILIATION).results[0]
+
+    assert (incremental.status, incremental.deactivated) == (RunStatus.SUCCEEDED, 0)
+    assert (reconciled.status, reconciled.deactivated) == (RunStatus.SUCCEEDED, 1), reconciled.errors
+    assert not synced_ad.profile("ben").active
+
+
+def test_deletions_hidden_from_an_unprivileged_account_are_found_by_reconciliation(
+        ad_ou, ad_directory):
+    """Samba shows a plain user the Deleted Objects container but none of the deleted users,
+    without an error: the incremental run deactivates nobody and the nightly reconciliation
+    still finds the deletion. (docs/architecture.md says which rights the account needs.)"""
+    password = "Svc-pw-4711!x"
+    service_dn = ad_ou.add_user("svc", parent_dn=ad_ou.dn, password=password)  # not a profile
+    dns = {sam: ad_ou.add_user(sam) for sam in ("ann", "ben", "cid", "eve", "fay", "gus")}
+    directory = ad_directory(ad_ou, bind_dn=service_dn, bind_password=password)
+    assert run_sync([directory], mode=SyncMode.FULL).results[0].created == 6
+    set_setting("incremental_sync", "on")
+    ad_ou.delete(dns["cid"])
+
+    incremental, _ = incremental_run(directory)
+    reconciled = run_sync([directory], mode=SyncMode.RECONCILIATION).results[0]
+
+    assert (incremental.status, incremental.deactivated) == (RunStatus.SUCCEEDED, 0)
+    assert (reconciled.status, reconciled.deactivated) == (RunStatus.SUCCEEDED, 1), reconciled.errors
+    assert not Profile.objects.get(directory=directory, username="cid").active
+
+
 # -- range retrieval ----------------------------------------------------------------
 
 MANY = 1700  # more than AD's MaxValRange of 1,500
