@@ -29,6 +29,7 @@ from profilesync.profiles.models import Profile
 from profilesync.profiles.services import create_field
 from profilesync.sync.datasources import set_setting
 from profilesync.sync.models import DirectorySyncState, RunStatus, SyncMode
+from profilesync.sync.pattern_check import preview_next_run
 from profilesync.sync.report import run_as_lines
 from profilesync.sync.runner import run_sync
 
@@ -91,6 +92,16 @@ def test_incremental_run_reads_only_entries_changed_since_the_stored_usn(synced_
     assert result.usn_after > usn_before
     assert synced_ad.profile("ann").values["title"] == "Head of Research"
     assert synced_ad.profile("dan").values["title"] == "Intern"
+
+
+def test_next_run_is_previewed_with_the_usn_filter_it_will_send(synced_ad):
+    """`directory show` and the Data Sources page preview what the next run asks the DC."""
+    mode, filterstr = preview_next_run(synced_ad.directory)
+
+    assert mode == SyncMode.INCREMENTAL
+    assert filterstr.endswith(f"(uSNChanged>={synced_ad.state().usn_watermark + 1}))")
+    result, _ = incremental_run(synced_ad.directory)
+    assert result.filter_sent == filterstr
 
 
 def test_run_without_changes_reads_nobody(synced_ad):

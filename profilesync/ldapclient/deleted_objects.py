@@ -58,7 +58,9 @@ def deleted_ids(conn: LDAPObject, naming_context_dn: str, since_filter: str,
     ``since_filter`` is ``(uSNChanged>=N)`` or ``(whenChanged>=T)``: a deletion
     moves both. Every deleted object matches, not only users (the user filter
     cannot: tombstones lost ``objectCategory``); the caller keeps the IDs it
-    knows as profiles.
+    knows as profiles. An account without rights on the container gets no
+    deleted objects and no error either (measured on Samba), so an empty answer
+    cannot be told from "nobody was deleted"; reconciliation covers that case.
     """
     show_deleted = LDAPControl(SHOW_DELETED_OID, True, None)
     filterstr = and_filter("(isDeleted=TRUE)", since_filter)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import connected
 
+from . import usn
 from .models import DataSourceSettings, DirectorySyncState, SyncMode
 from .passes import CANONICAL_PATTERN, count_matches, incremental_filter
 
@@ -68,9 +69,15 @@ def check_pattern(directory: Directory, instant: datetime | None = None) -> Patt
 
 
 def preview_next_run(directory: Directory) -> tuple[str, str]:
-    """(mode, filter) the next automatic run will use for ``directory``."""
+    """(mode, filter) the next automatic run will use for ``directory``.
+
+    An Active Directory with a stored USN is previewed by ``uSNChanged``, as the
+    next run will ask if the same domain controller answers (see :mod:`.usn`).
+    """
     incremental = DataSourceSettings.load().incremental_sync
     state = DirectorySyncState.objects.filter(directory=directory).first()
     if incremental and state is not None and state.watermark is not None:
+        if usn.tracks_by_usn(directory) and state.usn_watermark is not None:
+            return SyncMode.INCREMENTAL, usn.usn_incremental_filter(directory, state.usn_watermark)
         return SyncMode.INCREMENTAL, incremental_filter(directory, state.watermark)
     return SyncMode.FULL, directory.effective_user_filter

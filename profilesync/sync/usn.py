@@ -86,6 +86,12 @@ class ChangeTracking:
         return self.note
 
 
+def tracks_by_usn(directory: Directory) -> bool:
+    """Whether incremental runs of ``directory`` go by uSNChanged when the DC allows."""
+    return (directory.vendor_info.update_sequence_numbers
+            and settings.PROFILESYNC_AD_CHANGE_TRACKING == TRACK_BY_USN)
+
+
 def plan_change_tracking(conn: LDAPObject, directory: Directory, state: DirectorySyncState,
                          root_dse: dict[str, list[bytes]]) -> ChangeTracking:
     """Decide how this run finds changes; ``root_dse`` was read before anything else."""
