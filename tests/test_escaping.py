@@ -15,6 +15,7 @@ from profilesync.ldapclient.escaping import (
     equality_filter,
     escape_dn_chars,
     escape_filter_chars,
+    or_filter,
 )
 from profilesync.ldapclient.search import paged_search
 
@@ -54,6 +55,12 @@ def test_and_filter_joins_and_wraps():
     assert and_filter("(a=b)") == "(a=b)"
     assert and_filter("a=b") == "(a=b)"
     assert and_filter("(a=b)", "", "(c=d)") == "(&(a=b)(c=d))"
+
+
+def test_or_filter_joins_and_wraps():
+    """The login search matches any of several attributes (AD: sAMAccountName or UPN)."""
+    assert or_filter("(a=b)") == "(a=b)"
+    assert or_filter("(a=b)", "", "c=d") == "(|(a=b)(c=d))"
 
 
 # Values stored in the directory whose filter text would match more than themselves

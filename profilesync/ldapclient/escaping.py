@@ -30,15 +30,16 @@ def equality_filter(attribute: str, value: str) -> str:
 
 def and_filter(*parts: str) -> str:
     """Join already-valid filters with AND, dropping empty parts."""
-    present = [p if p.startswith("(") else f"({p})" for p in parts if p]
-    if len(present) == 1:
-        return present[0]
-    return "(&" + "".join(present) + ")"
+    return _join("&", parts)
 
 
 def or_filter(*parts: str) -> str:
     """Join already-valid filters with OR, dropping empty parts."""
+    return _join("|", parts)
+
+
+def _join(operator: str, parts: tuple[str, ...]) -> str:
     present = [p if p.startswith("(") else f"({p})" for p in parts if p]
     if len(present) == 1:
         return present[0]
-    return "(|" + "".join(present) + ")"
+    return f"({operator}" + "".join(present) + ")"
