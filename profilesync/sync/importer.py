@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from profilesync.directories.models import Directory
@@ -115,10 +115,12 @@ class KnownProfiles:
         self.by_unique_id = {}
         if not unique_ids or not self.max_pk_at_start:
             return  # nothing was stored when the pass began: every row found would be new
-        rows = Profile.objects.filter(directory=self.directory, unique_id__in=unique_ids)
-        for uid, pk, digest, dn, active in rows.values_list("unique_id", "pk", "digest", "dn",
-                                                             "active"):
-            self.by_unique_id[uid] = KnownProfile(pk, digest, dn, active)
+        # Plain SQL: the ORM's compiling of 1,000 IN values and building of the rows
+        # took most of this lookup's time (2.5 of 6.4 s of plan_page, profiled).
+        with connection.cursor() as cursor:
+            cursor.execute(_known_query(len(unique_ids)), [self.directory.pk, *unique_ids])
+            for uid, pk, digest, dn, active in cursor.fetchall():
+                self.by_unique_id[uid] = KnownProfile(pk, digest, dn, bool(active))
 
     def mark_seen(self, unique_id: str) -> bool:
         """Record that an entry claims ``unique_id``; False when one already did in this run.
@@ -158,6 +160,16 @@ class KnownProfiles:
                                          pk__lte=self.max_pk_at_start)
                   .values_list("pk", flat=True).order_by())
         return [pk for pk in stored.iterator(chunk_size=10_000) if not self._was_seen(pk)]
+
+
+def _known_query(count: int) -> str:
+    quote = connection.ops.quote_name
+    column = {f: quote(Profile._meta.get_field(f).column)
+              for f in ("unique_id", "id", "digest", "dn", "active", "directory")}
+    return (f"SELECT {column['unique_id']}, {column['id']}, {column['digest']}, {column['dn']}, "
+            f"{column['active']} FROM {quote(Profile._meta.db_table)} "
+            f"WHERE {column['directory']} = %s AND {column['unique_id']} IN "
+            f"({', '.join(['%s'] * count)})")
 
 
 _UINT64 = (1 << 64) - 1
@@ -217,15 +229,16 @@ def plan_page(
     candidates: list[tuple[KnownProfile, ProfileRow]] = []
     vendor = directory.vendor_info
     now = timezone.now()
-    entries = [(dn, lower_keys(raw)) for dn, raw in page]
-    known.prefetch([uid for _, attributes in entries
-                    if (uid := _unique_id(attributes, attribute_map, vendor)) is not None])
-    for dn, attributes in entries:
+    entries = []
+    for dn, raw in page:
+        attributes = lower_keys(raw)
+        entries.append((dn, attributes, _unique_id(attributes, attribute_map, vendor)))
+    known.prefetch([unique_id for _, _, unique_id in entries if unique_id is not None])
+    for dn, attributes, unique_id in entries:
         if not attributes.get(attribute_map.unique_id_attribute):
             counts.failed += 1
             counts.record_error(dn, f"entry has no {directory.unique_id_attribute} (unique ID)")
             continue
-        unique_id = _unique_id(attributes, attribute_map, vendor)
         if unique_id is None:
             counts.failed += 1
             counts.record_error(dn, f"{directory.unique_id_attribute} is not a valid unique ID")
