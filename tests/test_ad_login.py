@@ -8,6 +8,7 @@ profile; the profile's user name is the sAMAccountName whichever was typed.
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
 from profilesync.profiles.models import Profile
 
@@ -64,3 +65,17 @@ def test_filter_characters_in_a_principal_name_match_nobody(client, ann, usernam
 def test_disabled_account_cannot_log_in(client, ann):
     """A user whose AD account is disabled is refused, whatever the password."""
     assert not login(client, "bob", "Bob-pw-2026!").wsgi_request.user.is_authenticated
+
+
+@override_settings(PROFILESYNC_LOGIN_MAX_FAILURES_PER_USER=3)
+def test_failures_by_either_name_count_against_one_allowance(client, ann):
+    """Guessing with ``ann`` and with ``ann@example.test`` shares one limit: after three
+    wrong passwords in all, even the right one is refused by either name."""
+    login(client, "ann", "guess-1")
+    login(client, "ann@example.test", "guess-2")
+    login(client, "ANN", "guess-3")
+
+    for username in ("ann", "ann@example.test"):
+        locked = login(client, username, ANN_PASSWORD)
+        assert not locked.wsgi_request.user.is_authenticated
+        assert "Too many failed logins" in locked.content.decode()

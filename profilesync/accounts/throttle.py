@@ -14,6 +14,17 @@ from django.conf import settings
 from django.core.cache import cache
 
 
+def login_name_key(username: str) -> str:
+    """The name a person's failures count against, however they typed it.
+
+    Active Directory accepts ``ann`` and ``ann@example.test`` (the userPrincipalName)
+    for one account, so both count as ``ann``: otherwise each spelling would get its own
+    allowance. Two people sharing a local part share a count, which only ever throttles
+    sooner, never later.
+    """
+    return username.strip().lower().split("@", 1)[0]
+
+
 def _key(kind: str, value: str) -> str:
     digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
     return f"profilesync:login-failures:{kind}:{digest}"
@@ -24,7 +35,8 @@ def _window() -> int:
 
 
 def _limits(username: str, address: str) -> list[tuple[str, int]]:
-    return [(_key("user", username), settings.PROFILESYNC_LOGIN_MAX_FAILURES_PER_USER),
+    return [(_key("user", login_name_key(username)),
+             settings.PROFILESYNC_LOGIN_MAX_FAILURES_PER_USER),
             (_key("address", address), settings.PROFILESYNC_LOGIN_MAX_FAILURES_PER_ADDRESS)]
 
 
@@ -48,4 +60,4 @@ def record_failure(username: str, address: str) -> None:
 
 
 def clear_failures(username: str) -> None:
-    cache.delete(_key("user", username))
+    cache.delete(_key("user", login_name_key(username)))
