@@ -49,25 +49,29 @@ def picture_name(data: bytes) -> str:
 
 
 def store_pictures(pictures: Mapping[str, bytes]) -> None:
-    """Store ``{name: data}`` (names from :func:`picture_name`), skipping those already stored.
+    """Store ``{name: data}`` (names from :func:`picture_name`), skipping those already stored."""
+    if pictures:
+        with _cursor() as cursor:
+            insert_pictures(cursor, pictures)
+
+
+def insert_pictures(cursor, pictures: Mapping[str, bytes]) -> None:
+    """Send the statements storing ``pictures`` through ``cursor`` (a DB-API-like cursor).
 
     ``ON CONFLICT DO NOTHING`` makes it one statement per chunk whether or not a
     picture is new, on SQLite (3.24+) and PostgreSQL alike.
     """
-    if not pictures:
-        return
     table = connection.ops.quote_name(StoredPicture._meta.db_table)
     name_column = connection.ops.quote_name(StoredPicture._meta.get_field("name").column)
     data_column = connection.ops.quote_name(StoredPicture._meta.get_field("data").column)
     items = list(pictures.items())
-    with _cursor() as cursor:
-        for start in range(0, len(items), PICTURES_PER_STATEMENT):
-            chunk = items[start:start + PICTURES_PER_STATEMENT]
-            cursor.execute(
-                f"INSERT INTO {table} ({name_column}, {data_column}) VALUES "
-                + ", ".join(["(%s, %s)"] * len(chunk))
-                + f" ON CONFLICT ({name_column}) DO NOTHING",
-                [value for name, data in chunk for value in (name, data)])
+    for start in range(0, len(items), PICTURES_PER_STATEMENT):
+        chunk = items[start:start + PICTURES_PER_STATEMENT]
+        cursor.execute(
+            f"INSERT INTO {table} ({name_column}, {data_column}) VALUES "
+            + ", ".join(["(%s, %s)"] * len(chunk))
+            + f" ON CONFLICT ({name_column}) DO NOTHING",
+            [value for name, data in chunk for value in (name, data)])
 
 
 def _cursor():

@@ -24,7 +24,7 @@ import gc
 import logging
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -35,8 +35,9 @@ from django.utils import timezone
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.search import Page
 from profilesync.profiles.models import Profile
-from profilesync.profiles.pictures import picture_name, store_pictures
+from profilesync.profiles.pictures import insert_pictures, picture_name
 
+from .background_writes import Job, run_now
 from .errors import DeactivationGuardTripped
 from .fieldmap import AttributeMap
 from .mapping import entry_digest, lower_keys, map_entry
@@ -334,11 +335,18 @@ def _split_real_updates(
         plan.updates.append(row)
 
 
-def write_plan(plan: PagePlan, directory: Directory) -> None:
+def write_plan(plan: PagePlan, directory: Directory, write: Callable[[Job], None] = run_now) -> None:
+    """Write a page's plan: rows are built here, statements run through ``write``.
+
+    A full pass hands ``write`` a :class:`~.background_writes.BackgroundWrites`,
+    so the statements of this page run while the next one is read.
+    """
     now = timezone.now()
-    store_pictures(plan.pictures)
-    insert_rows(plan.creates, directory.pk, now)
-    update_rows(plan.updates, now)
+    if plan.pictures:
+        pictures = plan.pictures
+        write(lambda cursor: insert_pictures(cursor, pictures))
+    insert_rows(plan.creates, directory.pk, now, write)
+    update_rows(plan.updates, now, write)
 
 
 def deactivate_missing(

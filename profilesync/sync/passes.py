@@ -26,6 +26,7 @@ from profilesync.ldapclient.syncrepl import offers_syncrepl, refresh_only
 from profilesync.ldapclient.timestamps import format_timestamp
 from profilesync.profiles.models import Profile
 
+from .background_writes import BackgroundWrites
 from .errors import PatternNotUnderstood
 from .fieldmap import AttributeMap, MappedField, make_attribute_map
 from .importer import (
@@ -61,10 +62,12 @@ def full_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMa
               progress: ProgressCallback | None = None) -> str:
     filterstr = directory.effective_user_filter
     known = KnownProfiles(directory)
-    for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
-        write_plan(plan_page(page, directory, attribute_map, known, counts), directory)
-        if progress is not None:
-            progress(counts)
+    # Page k is written on a second thread while page k+1 is read and planned.
+    with BackgroundWrites() as write:
+        for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
+            write_plan(plan_page(page, directory, attribute_map, known, counts), directory, write)
+            if progress is not None:
+                progress(counts)
     deactivate_missing(directory, known, counts, force, batch_size)
     return filterstr
 

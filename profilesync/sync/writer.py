@@ -15,6 +15,7 @@ the values it describes, from the fields searched when the page is written.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,8 @@ from profilesync.profiles.models import Profile
 from profilesync.profiles.search.bulk import insert_many, update_many
 from profilesync.profiles.search.columns import load_search_fields
 from profilesync.profiles.search.text import search_columns
+
+from .background_writes import Job, run_now
 
 
 @dataclass(slots=True)
@@ -75,18 +78,22 @@ def _row_values(rows: list[ProfileRow], updated_at, local_values: dict[int, dict
     ]
 
 
-def insert_rows(rows: list[ProfileRow], directory_id: int, now: datetime) -> None:
+def insert_rows(rows: list[ProfileRow], directory_id: int, now: datetime,
+                write: Callable[[Job], None] = run_now) -> None:
+    """Insert ``rows``; the rows are built here, the statements run through ``write``."""
     if not rows:
         return
     columns = [*_SYNCED, "created_at", "directory"]
     stamp = _adapt_time(now)
     params = [[*values, stamp, directory_id] for values in _row_values(rows, stamp, {})]
-    with connection.cursor() as cursor:
-        insert_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
-                    [_column(c) for c in columns], params)
+    table = connection.ops.quote_name(Profile._meta.db_table)
+    quoted = [_column(c) for c in columns]
+    write(lambda cursor: insert_many(cursor, table, quoted, params))
 
 
-def update_rows(rows: list[ProfileRow], now: datetime) -> None:
+def update_rows(rows: list[ProfileRow], now: datetime,
+                write: Callable[[Job], None] = run_now) -> None:
+    """Update ``rows`` (by pk); the rows are built here, the statements run through ``write``."""
     if not rows:
         return
     stamp = _adapt_time(now)
@@ -95,9 +102,10 @@ def update_rows(rows: list[ProfileRow], now: datetime) -> None:
         "pk", "local_values"))
     params = [[*values[1:], row.pk]
               for row, values in zip(rows, _row_values(rows, stamp, local), strict=True)]
-    with connection.cursor() as cursor:
-        update_many(cursor, connection.ops.quote_name(Profile._meta.db_table),
-                    [_column(c) for c in _SYNCED if c != "unique_id"], _column("id"), params)
+    table = connection.ops.quote_name(Profile._meta.db_table)
+    quoted = [_column(c) for c in _SYNCED if c != "unique_id"]
+    key = _column("id")
+    write(lambda cursor: update_many(cursor, table, quoted, key, params))
 
 
 def update_values(changes: list[tuple[int, dict]]) -> None:
