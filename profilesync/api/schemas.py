@@ -5,16 +5,21 @@ from __future__ import annotations
 from ninja import Schema
 
 
-class PersonSummary(Schema):
+class Person(Schema):
+    """What every answer about a person carries; ``url`` is their page in the web app."""
+
     id: int
     name: str
     username: str
     directory: str
     active: bool
     headline: list[str]
-    fields: dict[str, str | list[str]]
     picture_url: str | None
     url: str
+
+
+class PersonSummary(Person):
+    fields: dict[str, str | list[str]]
 
 
 class PeoplePage(Schema):
@@ -34,16 +39,8 @@ class FieldValue(Schema):
     restricted: str
 
 
-class PersonDetail(Schema):
-    id: int
-    name: str
-    username: str
-    directory: str
-    active: bool
-    headline: list[str]
+class PersonDetail(Person):
     fields: list[FieldValue]
-    picture_url: str | None
-    url: str
 
 
 class FieldDefinition(Schema):
