@@ -36,6 +36,7 @@ from profilesync.directories.models import Directory
 from profilesync.ldapclient.search import Page
 from profilesync.profiles.models import Profile
 from profilesync.profiles.pictures import insert_pictures, picture_name
+from profilesync.profiles.search.text import SearchFields
 
 from .background_writes import Job, run_now
 from .errors import DeactivationGuardTripped
@@ -335,18 +336,21 @@ def _split_real_updates(
         plan.updates.append(row)
 
 
-def write_plan(plan: PagePlan, directory: Directory, write: Callable[[Job], None] = run_now) -> None:
+def write_plan(plan: PagePlan, directory: Directory, write: Callable[[Job], None] = run_now,
+               fields: SearchFields | None = None) -> None:
     """Write a page's plan: rows are built here, statements run through ``write``.
 
     A full pass hands ``write`` a :class:`~.background_writes.BackgroundWrites`,
-    so the statements of this page run while the next one is read.
+    so the statements of this page run while the next one is read, and the
+    searched ``fields`` read once: read per page, they waited for the previous
+    page's statements to release the connection.
     """
     now = timezone.now()
     if plan.pictures:
         pictures = plan.pictures
         write(lambda cursor: insert_pictures(cursor, pictures))
-    insert_rows(plan.creates, directory.pk, now, write)
-    update_rows(plan.updates, now, write)
+    insert_rows(plan.creates, directory.pk, now, write, fields)
+    update_rows(plan.updates, now, write, fields)
 
 
 def deactivate_missing(

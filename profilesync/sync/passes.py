@@ -25,6 +25,7 @@ from profilesync.ldapclient.search import paged_search
 from profilesync.ldapclient.syncrepl import offers_syncrepl, refresh_only
 from profilesync.ldapclient.timestamps import format_timestamp
 from profilesync.profiles.models import Profile
+from profilesync.profiles.search.columns import load_search_fields
 
 from .background_writes import BackgroundWrites
 from .errors import PatternNotUnderstood
@@ -62,10 +63,12 @@ def full_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMa
               progress: ProgressCallback | None = None) -> str:
     filterstr = directory.effective_user_filter
     known = KnownProfiles(directory)
+    fields = load_search_fields()
     # Page k is written on a second thread while page k+1 is read and planned.
     with BackgroundWrites() as write:
         for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
-            write_plan(plan_page(page, directory, attribute_map, known, counts), directory, write)
+            write_plan(plan_page(page, directory, attribute_map, known, counts), directory, write,
+                       fields)
             if progress is not None:
                 progress(counts)
     deactivate_missing(directory, known, counts, force, batch_size)

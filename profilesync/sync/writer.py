@@ -25,7 +25,7 @@ from django.utils import timezone
 from profilesync.profiles.models import Profile
 from profilesync.profiles.search.bulk import insert_many, update_many
 from profilesync.profiles.search.columns import load_search_fields
-from profilesync.profiles.search.text import search_columns
+from profilesync.profiles.search.text import SearchFields, search_columns
 
 from .background_writes import Job, run_now
 
@@ -58,14 +58,15 @@ def _adapt_time(moment: datetime | None):
     return None if moment is None else connection.ops.adapt_datetimefield_value(moment)
 
 
-def _row_values(rows: list[ProfileRow], updated_at, local_values: dict[int, dict]) -> list[list]:
+def _row_values(rows: list[ProfileRow], updated_at, local_values: dict[int, dict],
+                fields: SearchFields | None) -> list[list]:
     """The ``_SYNCED`` values of ``rows``, adapted for the database.
 
     Called once per page: the backend's operations are looked up once, not per
     value through Django's connection proxy, and the JSON goes through
     ``json.dumps`` as Django's JSONField would send it (no custom encoder).
     """
-    fields = load_search_fields()
+    fields = fields or load_search_fields()
     adapt_time = connection.ops.adapt_datetimefield_value
     dumps = json.dumps
     return [
@@ -79,20 +80,24 @@ def _row_values(rows: list[ProfileRow], updated_at, local_values: dict[int, dict
 
 
 def insert_rows(rows: list[ProfileRow], directory_id: int, now: datetime,
-                write: Callable[[Job], None] = run_now) -> None:
-    """Insert ``rows``; the rows are built here, the statements run through ``write``."""
+                write: Callable[[Job], None] = run_now, fields: SearchFields | None = None) -> None:
+    """Insert ``rows``; the rows are built here, the statements run through ``write``.
+
+    ``fields``: the searched fields, when the caller read them once for many pages
+    (else they are read here).
+    """
     if not rows:
         return
     columns = [*_SYNCED, "created_at", "directory"]
     stamp = _adapt_time(now)
-    params = [[*values, stamp, directory_id] for values in _row_values(rows, stamp, {})]
+    params = [[*values, stamp, directory_id] for values in _row_values(rows, stamp, {}, fields)]
     table = connection.ops.quote_name(Profile._meta.db_table)
     quoted = [_column(c) for c in columns]
     write(lambda cursor: insert_many(cursor, table, quoted, params))
 
 
 def update_rows(rows: list[ProfileRow], now: datetime,
-                write: Callable[[Job], None] = run_now) -> None:
+                write: Callable[[Job], None] = run_now, fields: SearchFields | None = None) -> None:
     """Update ``rows`` (by pk); the rows are built here, the statements run through ``write``."""
     if not rows:
         return
@@ -101,7 +106,7 @@ def update_rows(rows: list[ProfileRow], now: datetime,
     local = dict(Profile.objects.filter(pk__in=[row.pk for row in rows]).values_list(
         "pk", "local_values"))
     params = [[*values[1:], row.pk]
-              for row, values in zip(rows, _row_values(rows, stamp, local), strict=True)]
+              for row, values in zip(rows, _row_values(rows, stamp, local, fields), strict=True)]
     table = connection.ops.quote_name(Profile._meta.db_table)
     quoted = [_column(c) for c in _SYNCED if c != "unique_id"]
     key = _column("id")
