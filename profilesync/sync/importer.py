@@ -38,7 +38,7 @@ from profilesync.profiles.models import Profile
 from profilesync.profiles.pictures import insert_pictures, picture_name
 from profilesync.profiles.search.text import SearchFields
 
-from .background_writes import Job, run_now
+from .background_writes import Job, RawCursor, run_now
 from .errors import DeactivationGuardTripped
 from .fieldmap import AttributeMap
 from .mapping import entry_digest, lower_keys, map_entry
@@ -118,11 +118,17 @@ class KnownProfiles:
         if not unique_ids or not self.max_pk_at_start:
             return  # nothing was stored when the pass began: every row found would be new
         # Plain SQL: the ORM's compiling of 1,000 IN values and building of the rows
-        # took most of this lookup's time (2.5 of 6.4 s of plan_page, profiled).
-        with connection.cursor() as cursor:
+        # took most of this lookup's time (2.5 of 6.4 s of plan_page, profiled). On
+        # PostgreSQL the IDs go as one array parameter, bound on the server: quoting
+        # 1,000 literals into the statement was 1.9 s of a re-sync (profiled).
+        connection.ensure_connection()
+        cursor = RawCursor(connection.connection, connection.vendor)
+        if connection.vendor == "postgresql":
+            cursor.execute(_known_query(), [self.directory.pk, unique_ids])
+        else:
             cursor.execute(_known_query(len(unique_ids)), [self.directory.pk, *unique_ids])
-            for uid, pk, digest, dn, active in cursor.fetchall():
-                self.by_unique_id[uid] = KnownProfile(pk, digest, dn, bool(active))
+        for uid, pk, digest, dn, active in cursor.cursor.fetchall():
+            self.by_unique_id[uid] = KnownProfile(pk, digest, dn, bool(active))
 
     def mark_seen(self, unique_id: str) -> bool:
         """Record that an entry claims ``unique_id``; False when one already did in this run.
@@ -164,14 +170,15 @@ class KnownProfiles:
         return [pk for pk in stored.iterator(chunk_size=10_000) if not self._was_seen(pk)]
 
 
-def _known_query(count: int) -> str:
+def _known_query(count: int | None = None) -> str:
+    """The page lookup: ``IN`` with ``count`` parameters, or ``= ANY`` of one array."""
     quote = connection.ops.quote_name
     column = {f: quote(Profile._meta.get_field(f).column)
               for f in ("unique_id", "id", "digest", "dn", "active", "directory")}
+    ids = "= ANY(%s)" if count is None else f"IN ({', '.join(['%s'] * count)})"
     return (f"SELECT {column['unique_id']}, {column['id']}, {column['digest']}, {column['dn']}, "
             f"{column['active']} FROM {quote(Profile._meta.db_table)} "
-            f"WHERE {column['directory']} = %s AND {column['unique_id']} IN "
-            f"({', '.join(['%s'] * count)})")
+            f"WHERE {column['directory']} = %s AND {column['unique_id']} {ids}")
 
 
 _UINT64 = (1 << 64) - 1
