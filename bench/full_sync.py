@@ -33,6 +33,11 @@ the same window; the script waits for the machine to be idle before a phase
 (``--wait-idle``) and measures a disturbed phase again (``--retries``), keeping
 the least disturbed attempt and saying how many it took.
 
+``--users`` and ``--page-size`` take comma-separated lists (``--users 10000,100000``,
+``--page-size 200,1000,5000``): each combination is measured as a run of its own and a
+last table shows them side by side, which is how docs/performance.md shows growth with
+the directory and with the page size.
+
 ``--profile DIR`` runs the two profilesync phases under pyinstrument (or
 ``--profiler py-spy``) and writes the reports into DIR; times taken under a
 profiler are marked as such and are not the figures to quote.
