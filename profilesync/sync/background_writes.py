@@ -106,5 +106,8 @@ class BackgroundWrites:
         self._jobs.put(None)
         if self._thread is not None:
             self._thread.join()
-        if exc_type is None:
-            self._raise_failure()
+        if self._error is not None:
+            # The worker's failure is the cause: on PostgreSQL it aborts the transaction,
+            # and the caller's next query then fails with "transaction is aborted".
+            error, self._error = self._error, None
+            raise error from exc
