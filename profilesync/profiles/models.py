@@ -72,12 +72,14 @@ class FieldAttributeOverride(models.Model):
 class Profile(models.Model):
     """One person, identified by their directory's unique ID (not the DN: renames keep it)."""
 
-    directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="profiles")
+    # No index of its own: the unique (directory, unique_id) index begins with it.
+    directory = models.ForeignKey(Directory, on_delete=models.PROTECT, related_name="profiles",
+                                  db_index=False)
     unique_id = models.CharField(max_length=100)
-    username = models.CharField(max_length=255, db_index=True)
+    username = models.CharField(max_length=255)  # indexed in Meta.indexes
     dn = models.CharField(max_length=1000)
     active = models.BooleanField(default=True)
-    display_name = models.CharField(max_length=255, blank=True, db_index=True)
+    display_name = models.CharField(max_length=255, blank=True)  # indexed in Meta.indexes
     values = models.JSONField(default=dict)
     picture = models.CharField(max_length=255, blank=True, help_text="Name in the media storage")
     # What the person entered themselves, for fields their directory does not feed. The sync
@@ -104,7 +106,13 @@ class Profile(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["directory", "unique_id"], name="one_profile_per_entry")
         ]
+        # Every index is paid for by each row a sync writes (migration 0007). username
+        # (looked up by equality) and display_name (the default ordering) are indexed
+        # here, not with db_index, which on PostgreSQL adds a varchar_pattern_ops twin
+        # for LIKE 'prefix%' that no query runs.
         indexes = [
+            models.Index(fields=["username"], name="profiles_username_idx"),
+            models.Index(fields=["display_name"], name="profiles_display_name_idx"),
             models.Index(fields=["sort_name", "id"], name="profiles_sort_name_idx"),
             # Counting the active people of the listing reads only this index.
             models.Index(fields=["active"], name="profiles_active_idx"),
