@@ -116,13 +116,9 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU used so far by every process named ``postgres`` on this machine.
-
-    Backends that have exited are counted through the postmaster's reaped-children
-    times, so a backend that ends within a phase still counts. Other users of the same
-    server in the meantime would count too; the figure is a guide, not an exact split.
-    """
+def processes_cpu_seconds(wanted: Callable[[str, list[str]], bool]) -> float:
+    """User plus system CPU, reaped children included, of every live process for which
+    ``wanted(name, fields after the name in /proc/PID/stat)`` holds."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -130,11 +126,20 @@ def postgres_cpu_seconds() -> float:
         except OSError:
             continue
         name = text[text.find("(") + 1:text.rfind(")")]
-        if name != "postgres":
-            continue
         fields = text.rsplit(")", 1)[1].split()
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        if wanted(name, fields):
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by every process named ``postgres`` on this machine.
+
+    Backends that have exited are counted through the postmaster's reaped-children
+    times, so a backend that ends within a phase still counts. Other users of the same
+    server in the meantime would count too; the figure is a guide, not an exact split.
+    """
+    return processes_cpu_seconds(lambda name, fields: name == "postgres")
 
 
 def busy_cpu_seconds() -> float:

@@ -47,7 +47,14 @@ from pathlib import Path
 
 import incremental_sync
 import ldap
-from full_sync import REPO_ROOT, CpuDelta, CpuSnapshot, busy_cpu_seconds, postgres_cpu_seconds
+from full_sync import (
+    REPO_ROOT,
+    CpuDelta,
+    CpuSnapshot,
+    busy_cpu_seconds,
+    postgres_cpu_seconds,
+    processes_cpu_seconds,
+)
 from incremental_sync import IncrementalBench, print_report, user_counts
 
 from profilesync.testing.samba import ADMIN_DN, ADMIN_PASSWORD, BASE_DN, SambaDC, samba_version
@@ -95,16 +102,7 @@ PHASES = {**incremental_sync.PHASES, "setup": phase_setup}
 
 def group_cpu_seconds(pgid: int) -> float:
     """User plus system CPU of every live process in group ``pgid``, plus reaped children."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid:  # pgrp
-            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / os.sysconf("SC_CLK_TCK")
+    return processes_cpu_seconds(lambda name, fields: int(fields[2]) == pgid)  # pgrp
 
 
 class ADIncrementalBench(IncrementalBench):
