@@ -1,9 +1,9 @@
 """People endpoints: the same search, visibility and roles as the people directory pages.
 
-A person's values pass through the web pages' own rules (``can_see_field``,
-``profile_view``): a field shown only to the person and administrators is
-missing from everyone else's answer, not blanked, and deactivated people exist
-only for administrators.
+A person's values pass through the web pages' own rules (``person_rows`` of the
+people directory, ``profile_view`` of the profile page): a field shown only to
+the person and administrators is missing from everyone else's answer, not
+blanked, and deactivated people exist only for administrators.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from ninja.errors import HttpError
 
 from profilesync.accounts.roles import is_administrator
 from profilesync.directories.models import Directory
-from profilesync.profiles.access import can_see_field, field_accesses
-from profilesync.profiles.display import HEADLINE_KEYS, NAME_KEY, profile_view
+from profilesync.profiles.access import field_accesses
+from profilesync.profiles.directory_views import PersonRow, person_rows
+from profilesync.profiles.display import NAME_KEY, profile_view
 from profilesync.profiles.models import FieldType, Profile, ProfileField
 from profilesync.profiles.search.query import Criteria, search_people
-from profilesync.profiles.search.text import SearchFields, query_words, shown_value, value_texts
+from profilesync.profiles.search.text import SearchFields, query_words
 
 from .schemas import ApiError, FieldDefinition, PeoplePage, PersonDetail, PersonSummary
 
@@ -48,12 +49,14 @@ def list_people(request: HttpRequest, q: str = "", page: int = 1, page_size: int
         include_inactive=include_inactive and is_administrator(request.user),
     )
     result = search_people(criteria, page, page_size)
+    columns = [f for f in fields if f.shown_in_profile and f.type != FieldType.PICTURE
+               and f.key != NAME_KEY]
     directory_names = dict(Directory.objects.values_list("pk", "name"))
     return PeoplePage(
         count=result.total, count_is_exact=result.total_exact, page=result.number,
         page_size=result.size, has_next=result.has_next,
-        people=[_summary(request, person, fields, directory_names[person.directory_id])
-                for person in result.people])
+        people=[_summary(request, row, directory_names[row.profile.directory_id])
+                for row in person_rows(request.user, result.people, fields, columns)])
 
 
 @router.get("/people/{person_id}", response={200: PersonDetail, 404: ApiError})
@@ -98,35 +101,18 @@ def _picture_url(request: HttpRequest, profile: Profile, visible: bool) -> str |
     return request.build_absolute_uri(reverse("profile-picture", args=[profile.pk]))
 
 
-def _summary(request: HttpRequest, profile: Profile, fields: list[ProfileField],
-             directory_name: str) -> PersonSummary:
-    viewer = request.user
-
-    def visible(field: ProfileField) -> bool:
-        return field.shown_in_profile and (not field.visible_to
-                                           or can_see_field(viewer, field, profile))
-
-    values: dict[str, str | list[str]] = {}
-    headline: list[str] = []
-    pictures_visible = True
-    for field in fields:
-        if field.type == FieldType.PICTURE:
-            pictures_visible = pictures_visible and visible(field)
-            continue
-        if field.key == NAME_KEY or not visible(field):
-            continue
-        value = shown_value(profile.values, profile.local_values, field.key)
-        texts = value_texts(value)
-        if not texts:
-            continue
-        values[field.key] = texts if isinstance(value, list) else texts[0]
-        if field.key in HEADLINE_KEYS:
-            headline.extend(texts)
+def _summary(request: HttpRequest, row: PersonRow, directory_name: str) -> PersonSummary:
+    """One person as the people directory shows them (``person_rows``: the same visibility
+    rules), with every shown field as a column."""
+    values: dict[str, str | list[str]] = {
+        cell.field.key: cell.texts if cell.field.type == FieldType.MULTISELECT else cell.texts[0]
+        for cell in row.cells if cell.texts}
+    profile = row.profile
     return PersonSummary(
-        id=profile.pk, name=profile.display_name or profile.username, username=profile.username,
-        directory=directory_name, active=profile.active, headline=headline,
-        fields=values, picture_url=_picture_url(request, profile, pictures_visible),
-        url=request.build_absolute_uri(reverse("profile", args=[profile.pk])))
+        id=profile.pk, name=row.name, username=profile.username, directory=directory_name,
+        active=profile.active, headline=row.headline, fields=values,
+        picture_url=request.build_absolute_uri(row.picture_url) if row.picture_url else None,
+        url=request.build_absolute_uri(row.url))
 
 
 def person_detail(request: HttpRequest, profile: Profile) -> PersonDetail:

@@ -112,7 +112,7 @@ def people_list(request: HttpRequest) -> HttpResponse:
         "include_inactive": include_inactive,
         "page": result,
         "columns": columns,
-        "rows": _person_rows(request.user, result.people, fields,
+        "rows": person_rows(request.user, result.people, fields,
                              columns if view == "table" else []),
         "count_text": _count_text(result),
         "links": _links(state, result),
@@ -149,10 +149,11 @@ def _filter_controls(request: HttpRequest, fields: list[ProfileField]) -> list[F
     return controls
 
 
-def _person_rows(viewer, people: list[Profile], fields: list[ProfileField],
-                 columns: list[ProfileField]) -> list[PersonRow]:
+def person_rows(viewer, people: list[Profile], fields: list[ProfileField],
+                columns: list[ProfileField]) -> list[PersonRow]:
     """What each tile or table row shows, prepared here rather than in the template: a page
-    has 48 of them, and a template tag per row and value is most of a request's time."""
+    has 48 of them, and a template tag per row and value is most of a request's time.
+    The REST API's people answer is the same rows, with every shown field as a column."""
     by_key = {f.key: f for f in fields}
     headline_fields = [by_key[key] for key in HEADLINE_KEYS if key in by_key]
     pictures = [f for f in fields if f.type == FieldType.PICTURE]
