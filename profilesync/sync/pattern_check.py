@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import connected
+from profilesync.ldapclient.search import count_matches
 
 from . import usn
 from .models import DataSourceSettings, DirectorySyncState, SyncMode
-from .passes import CANONICAL_PATTERN, count_matches, incremental_filter
+from .passes import CANONICAL_PATTERN, incremental_filter
 
 # An instant before any directory entry we could meet: every entry is modified
 # after it, so generalized time matches all of them and the comparison speaks.
@@ -35,8 +36,13 @@ class PatternCheck:
     understood: bool | None
     message: str
 
+    @property
+    def ok(self) -> bool:
+        """The pattern is understood (like ``ok`` of `directory test` and `test-write`)."""
+        return self.understood is True
+
     def as_json(self) -> dict:
-        return asdict(self)
+        return {"ok": self.ok, **asdict(self)}
 
 
 def check_pattern(directory: Directory, instant: datetime | None = None) -> PatternCheck:
@@ -49,9 +55,9 @@ def check_pattern(directory: Directory, instant: datetime | None = None) -> Patt
     sent = incremental_filter(directory, instant)
     canonical = incremental_filter(directory, instant, CANONICAL_PATTERN)
     with connected(directory.connection_settings()) as conn:
-        matches = count_matches(conn, directory, sent, PROBE_LIMIT)
+        matches = count_matches(conn, directory.search_base, sent, PROBE_LIMIT)
         canonical_matches = (matches if canonical == sent
-                             else count_matches(conn, directory, canonical, PROBE_LIMIT))
+                             else count_matches(conn, directory.search_base, canonical, PROBE_LIMIT))
     pattern = directory.timestamp_pattern
     if canonical_matches == 0:
         understood, message = None, (
