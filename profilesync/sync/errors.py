@@ -68,3 +68,11 @@ class PatternNotUnderstood(DirectoryError):
             f"as the directory's timestamp pattern (Directories page, or "
             f"`profilesync directory set NAME --timestamp-pattern yyyyMMddHHmmssZ`)"
         )
+
+
+class PatternRefused(DirectoryError):
+    """The stored timestamp pattern is refused (saved before the checks that refuse it now)."""
+
+    setting = "timestamp_pattern"
+    hint = ("set a pattern such as yyyyMMddHHmmssZ (Directories page, or "
+            "`profilesync directory set NAME --timestamp-pattern yyyyMMddHHmmssZ`)")

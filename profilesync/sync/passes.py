@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from profilesync.directories.models import Directory
+from profilesync.errors import InvalidSetting
 from profilesync.ldapclient.escaping import and_filter, escape_filter_chars
 from profilesync.ldapclient.search import count_matches
 from profilesync.ldapclient.syncrepl import offers_syncrepl, refresh_only
@@ -28,7 +29,7 @@ from profilesync.profiles.search.columns import load_search_fields
 
 from .background_writes import BackgroundWrites
 from .directory_pass import DirectoryPass
-from .errors import PatternNotUnderstood
+from .errors import PatternNotUnderstood, PatternRefused
 from .fieldmap import MappedField, make_attribute_map
 from .importer import (
     MISSING_FROM_FULL_SYNC,
@@ -72,7 +73,10 @@ def incremental_filter(directory: Directory, watermark: datetime, pattern: str |
     escaped besides, so no stored pattern can widen the search.
     """
     attribute = directory.effective_modify_timestamp_attribute
-    value = format_timestamp(watermark, pattern or directory.effective_timestamp_pattern)
+    try:
+        value = format_timestamp(watermark, pattern or directory.effective_timestamp_pattern)
+    except InvalidSetting as exc:
+        raise PatternRefused(exc.message) from exc
     return and_filter(directory.effective_user_filter,
                       f"({attribute}>={escape_filter_chars(value)})")
 

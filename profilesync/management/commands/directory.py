@@ -154,10 +154,27 @@ class Command(ProfilesyncCommand):
         refusal = directory.sync_refusal()
         if refusal:
             self.stdout.write(f"note: this directory will not be synced: {refusal}")
+        elif options.get("timestamp_pattern") is not None:
+            self._check_pattern_when_set(directory)
 
     def handle_set(self, name: str, **options) -> None:
         directory = update_directory(self._get(name), self._options(options))
         self.stdout.write(f"directory {directory.name} updated")
+        if options.get("timestamp_pattern") is not None and directory.sync_refusal() is None:
+            self._check_pattern_when_set(directory)
+
+    def _check_pattern_when_set(self, directory: Directory) -> None:
+        """Ask the directory at once whether it understands the pattern just set, and say so.
+
+        The setting is saved either way (the directory may be down for now);
+        an incremental run checks again when its answer is empty.
+        """
+        try:
+            check = check_pattern(directory)
+        except DirectoryError as exc:
+            self.stdout.write(f"pattern check: cannot ask the directory now: {exc}")
+            return
+        self.stdout.write(f"pattern check: {check.pattern!r} {check.message}")
 
     def handle_list(self, json: bool = False, **options) -> None:
         rows = [describe(d) for d in Directory.objects.all()]
