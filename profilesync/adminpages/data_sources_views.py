@@ -16,7 +16,7 @@ from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.timestamps import format_last_sync_date
 from profilesync.sync.datasources import set_last_sync_date, time_zone_name
 from profilesync.sync.models import DataSourceSettings
-from profilesync.sync.pattern_check import check_pattern, preview_next_run
+from profilesync.sync.pattern_check import check_pattern, next_run_reason, preview_next_run
 
 from .access import admin_page
 from .data_sources_form import DataSourcesForm
@@ -37,18 +37,22 @@ def data_sources(request: HttpRequest) -> HttpResponse:
         settings.writeback_enabled = form.cleaned_data["writeback_enabled"]
         settings.save(update_fields=["incremental_sync", "writeback_enabled", "updated_at"])
         # Saving the page unchanged must not reset every directory's watermark
-        # to the oldest one shown, so the date applies only when it was edited.
-        if form.cleaned_data["last_ldap_sync_date"].strip() != shown_date:
+        # to the oldest one shown, so a date applies only when it was edited. An
+        # empty date always applies: the seed's contract is that the next run is full.
+        entered = form.cleaned_data["last_ldap_sync_date"].strip()
+        if entered != shown_date or not entered:
             set_last_sync_date(form.cleaned_data["last_sync_moment"])
         for directory in directories:
             pattern = form.cleaned_data[f"pattern_{directory.pk}"].strip()
             if pattern != directory.timestamp_pattern:
                 update_directory(directory, {"timestamp_pattern": pattern})
+                _report_pattern_check(request, directory)
         messages.success(request, "Data Sources saved.")
         if "save_and_test" in request.POST:
             return redirect("write-test-panel")
         return redirect("data-sources")
-    previews = [(d, *preview_next_run(d), form[f"pattern_{d.pk}"]) for d in directories]
+    previews = [(d, *preview_next_run(d), form[f"pattern_{d.pk}"], next_run_reason(d))
+                for d in directories]
     return render(request, "adminpages/data_sources.html", {
         "form": form, "previews": previews, "time_zone": time_zone_name()})
 
@@ -56,7 +60,12 @@ def data_sources(request: HttpRequest) -> HttpResponse:
 @admin_page(MANAGE_DATA_SOURCES)
 @require_POST
 def check_directory_pattern(request: HttpRequest, pk: int) -> HttpResponse:
-    directory = get_object_or_404(Directory, pk=pk)
+    _report_pattern_check(request, get_object_or_404(Directory, pk=pk))
+    return redirect("data-sources")
+
+
+def _report_pattern_check(request: HttpRequest, directory: Directory) -> None:
+    """Ask the directory whether it understands its pattern and show the answer."""
     try:
         check = check_pattern(directory)
         level = messages.SUCCESS if check.understood else messages.ERROR
@@ -64,4 +73,3 @@ def check_directory_pattern(request: HttpRequest, pk: int) -> HttpResponse:
                              f"{check.pattern!r} {check.message}")
     except DirectoryError as exc:
         messages.error(request, f"{directory.name}: cannot ask the directory: {exc}")
-    return redirect("data-sources")

@@ -67,8 +67,8 @@ def apply_options(directory: Directory, options: dict[str, Any]) -> None:
     if options.get("deactivation_floor") is not None:
         changes["deactivation_floor"] = validation.check_count(
             options["deactivation_floor"], "deactivation_floor")
-    if options.get("page_size") is not None:
-        # A page size set by hand is the administrator's again: forget the server's answer.
+    if changes.get("page_size", directory.page_size) != directory.page_size:
+        # A page size changed by hand is the administrator's again: forget the server's answer.
         changes["server_page_size_limit"] = None
     for name, value in changes.items():
         setattr(directory, name, value)

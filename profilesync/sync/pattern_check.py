@@ -87,3 +87,15 @@ def preview_next_run(directory: Directory) -> tuple[str, str]:
             return SyncMode.INCREMENTAL, usn.usn_incremental_filter(directory, state.usn_watermark)
         return SyncMode.INCREMENTAL, incremental_filter(directory, state.watermark)
     return SyncMode.FULL, directory.effective_user_filter
+
+
+def next_run_reason(directory: Directory) -> str:
+    """Why the next automatic run of ``directory`` is full when incremental sync is on, or ""."""
+    if not DataSourceSettings.load().incremental_sync:
+        return ""
+    state = DirectorySyncState.objects.filter(directory=directory).first()
+    if state is None or (state.watermark is None and state.last_success_at is None):
+        return "first import: full"
+    if state.watermark is None:
+        return "the Last LDAP sync date is empty"
+    return ""
