@@ -26,7 +26,7 @@ from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 
-from . import passes, usn
+from . import fence, passes, usn
 from .clock import directory_now
 from .errors import DeactivationGuardTripped, PatternNotUnderstood, SyncRefused
 from .fieldmap import build_attribute_map
@@ -107,7 +107,9 @@ def run_sync(
     run.finished_at = timezone.now()
     run.status = (RunStatus.SUCCEEDED if all(r.status == RunStatus.SUCCEEDED for r in results)
                   else RunStatus.FAILED)
-    run.save(update_fields=["finished_at", "status"])
+    with transaction.atomic():
+        fence.check()  # a superseded run leaves the status the takeover wrote
+        run.save(update_fields=["finished_at", "status"])
     return RunReport(run, results)
 
 
@@ -133,9 +135,12 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
         refusal = directory.sync_refusal()
         if refusal:
             raise SyncRefused(f"directory {directory.name!r} cannot be synced: {refusal}")
-        with transaction.atomic():
-            _run_passes(directory, state, mode, force, counts, result,
+        # Connected before the transaction: on SQLite a transaction holds the only write
+        # lock, which a slow or failing-over directory must not keep from everyone else.
+        with connected(directory.connection_settings()) as conn, transaction.atomic():
+            _run_passes(conn, directory, state, mode, force, counts, result,
                         partial(progress, directory.name))
+            fence.check()  # a run that lost its lease rolls back here (fence.RunSuperseded)
             state.last_success_at = timezone.now()
             state.save()
         refresh_planner_statistics(directory, counts)
@@ -156,15 +161,16 @@ def _sync_one(run: SyncRun, directory: Directory, requested_mode: str,
     return result
 
 
-def _run_passes(directory: Directory, state: DirectorySyncState, mode: str, force: bool,
-                counts: ImportCounts, result: DirectoryRunResult,
+def _run_passes(conn: LDAPObject, directory: Directory, state: DirectorySyncState, mode: str,
+                force: bool, counts: ImportCounts, result: DirectoryRunResult,
                 progress: passes.ProgressCallback | None) -> None:
     """The passes of one directory; ``state`` is changed in memory, saved by the caller."""
     batch_size = settings.PROFILESYNC_SYNC_BATCH_SIZE
     attribute_map = build_attribute_map(directory)
-    with connected(directory.connection_settings()) as conn, paused_garbage_collector():
+    with paused_garbage_collector():
         root_dse = read_root_dse(conn)
-        started = directory_now(conn, directory.search_base, root_dse)  # before reading anything
+        started = directory_now(conn, directory.search_base, root_dse,  # before reading anything
+                                urls=directory.urls)
         result.watermark_source = started.source
         tracking = usn.plan_change_tracking(conn, directory, state, root_dse)
         if mode == SyncMode.INCREMENTAL and tracking.full_sync_reason:
