@@ -107,6 +107,17 @@ def run_sync_exclusively(
         if keeper.run_id is None:
             raise
         return _record_superseded(keeper.run_id, holder, exc)
+    except Exception as exc:
+        lost = keeper.lost_lease() if keeper.run_id is not None else None
+        if lost is None:
+            if keeper.run_id is not None:
+                _record_stopped_run(keeper.run_id, holder, _why_stopped(holder, exc))
+            raise
+        # A resumed run can trip over its successor's rows (a unique key it committed)
+        # before it reaches a fencing check: the lost lease is the story, not the error.
+        log.exception("sync run failed after losing its lease run=%s holder=%s",
+                      keeper.run_id, holder)
+        return _record_superseded(keeper.run_id, holder, lost)
     except BaseException as exc:
         if keeper.run_id is not None:
             _record_stopped_run(keeper.run_id, holder, _why_stopped(holder, exc))
@@ -171,12 +182,24 @@ class _LeaseKeeper:
         renewed. Zero rows means a takeover happened: raise ``RunSuperseded``.
         """
         if not check_token(self.lease, duration=lease_duration()):
+            raise self._superseded(read_lease(self.lease.name))
+
+    def lost_lease(self) -> RunSuperseded | None:
+        """Whether the lease has gone to another run (read only; None if it cannot tell)."""
+        try:
             now = read_lease(self.lease.name)
-            taken_by = now.holder or "a later run, which has finished"
-            raise RunSuperseded(
-                f"{self.lease.holder} lost the sync lease (its fencing token, generation "
-                f"{self.lease.generation}, is now {now.generation}, held by {taken_by})",
-                token=self.lease.generation, holder=now.holder, generation=now.generation)
+        except DatabaseError:
+            return None
+        if (now.generation, now.holder) == (self.lease.generation, self.lease.holder):
+            return None
+        return self._superseded(now)
+
+    def _superseded(self, now: LeaseState) -> RunSuperseded:
+        taken_by = now.holder or "a later run, which has finished"
+        return RunSuperseded(
+            f"{self.lease.holder} lost the sync lease (its fencing token, generation "
+            f"{self.lease.generation}, is now {now.generation}, held by {taken_by})",
+            token=self.lease.generation, holder=now.holder, generation=now.generation)
 
     def stop(self) -> None:
         if self._heartbeat is not None:

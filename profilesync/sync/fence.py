@@ -24,8 +24,12 @@ from contextlib import contextmanager
 _current = threading.local()
 
 
-class RunSuperseded(Exception):
+class RunSuperseded(BaseException):
     """This run lost its lease (fencing token) to another run; it must not commit.
+
+    A ``BaseException``, like ``SystemExit``: it is not a failure of the directory
+    being synced but the end of the whole run, so no per-directory handler that
+    records a failure and goes on to the next directory may catch it.
 
     ``token`` is the lease generation the run held; ``holder`` who holds the
     lease now (``""`` when it has been released again) and ``generation`` its
