@@ -165,3 +165,45 @@ def test_a_stalled_run_taken_over_rolls_back_at_its_commit_and_is_recorded_super
     assert "superseded" in runs[stalled_run_id]["interrupted"]
     assert runs[successor_run.pk]["status"] == "succeeded"
     assert runs[successor_run.pk]["interrupted"] == ""
+
+
+def test_a_run_stalled_between_directories_keeps_what_it_committed_and_rolls_back_the_rest(
+        subtree, make_subtree, make_directory, stalling_relay, wait_for, profilesync_env,
+        tmp_path):
+    """The first directory was committed under the lease before the stall and stays; the
+    directory the run stalled in is rolled back when it resumes; the report says which."""
+    subtree.add_people(1)
+    other = make_subtree()
+    (other_dn,) = other.add_people(1, prefix="branch")
+    committed = make_directory(subtree, name="corp")
+    stalled_in = make_directory(other, name="branch", urls=[stalling_relay.uri],
+                                operation_timeout=120.0)
+    stalling_relay.hold()
+
+    stalled = SyncProcess("stalled", tmp_path, profilesync_env)
+    try:
+        wait_for(lambda: DirectoryRunResult.objects.filter(directory=stalled_in).exists(),
+                 what="the first process to reach the second directory")
+        stop_between_writes(stalled.process.pid)
+        wait_for(lambda: read_lease(SYNC_LEASE).expired(database_now()),
+                 what="the stopped process's lease to expire")
+        stalling_relay.release()
+        successor_code, successor_report = SyncProcess("successor", tmp_path,
+                                                       profilesync_env).finish()
+        other.modify(other_dn, title="Changed after the takeover")
+        os.kill(stalled.process.pid, signal.SIGCONT)
+        stalled_code, stalled_report = stalled.finish()
+    finally:
+        stalled.kill()
+
+    assert successor_code == 0 and successor_report["directories"]["branch"]["created"] == 1
+    assert stalled_code == 1
+    assert stalled_report["directories"]["corp"]["status"] == "succeeded"
+    assert stalled_report["directories"]["corp"]["created"] == 1
+    assert stalled_report["directories"]["branch"]["status"] == "failed"
+    assert stalled_report["directories"]["branch"]["created"] == 0
+    assert Profile.objects.get(directory=stalled_in).values["title"] == "Engineer"
+    assert Profile.objects.filter(directory=committed).count() == 1
+    run = SyncRun.objects.get(pk=stalled_report["run"])
+    assert run.status == RunStatus.FAILED
+    assert "superseded" in run.interruption.message
