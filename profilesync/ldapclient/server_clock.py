@@ -77,7 +77,11 @@ def read_server_clock(conn: Connection, search_base: str,
     csns: list[ChangeSequenceNumber] = []
     unreadable: list[str] = []
     if context:
-        for value in read_context_csns(conn, context):
+        try:
+            values = read_context_csns(conn, context)
+        except UnicodeDecodeError:
+            values, unreadable = [], ["(not ASCII)"]
+        for value in values:
             try:
                 csns.append(ChangeSequenceNumber.parse(value))
             except ValueError:
