@@ -45,7 +45,7 @@ def test_phone_number_is_written_to_ad_by_compare_then_write(ann, ad_ou):
 
     assert outcome.ok and outcome.written == ["phone"]
     assert ad_ou.read(dn, "telephoneNumber")["telephoneNumber"] == [b"+49 30 2222"]
-    assert WriteAudit.objects.get().method == "compare-then-write"
+    assert WriteAudit.objects.get().method == "value-delta"
 
 
 def test_title_changed_in_ad_meanwhile_is_a_conflict_and_nothing_is_overwritten(ann, ad_ou):
