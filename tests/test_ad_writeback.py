@@ -1,7 +1,7 @@
 """Write-back to Active Directory, against a real Samba DC.
 
-AD has no assertion control, so every write is compare-then-write: the value
-the person saw is read again right before the write. Pictures go to
+AD has no assertion control, so every write is a value delta (delete the value
+the person saw, add theirs, in one modify), which AD refuses if the value is gone. Pictures go to
 ``thumbnailPhoto``, which AD caps at 100 KB.
 """
 
