@@ -35,9 +35,6 @@ from .rules import attribute_in, lock_reason, writeback_enabled_globally
 
 log = logging.getLogger(__name__)
 
-# How often the worker's retry pass runs (scheduling.jobs); the CLI and the dialog say it.
-RETRY_EVERY_MINUTES = 5
-
 
 @dataclass
 class FieldEdit:
@@ -160,8 +157,10 @@ def _record(profile: Profile, actor: str, actor_user, write: _Write, exc: Direct
     keep_pending(profile, actor_user, write.edit, write.field, write.attribute, str(exc),
                  transient=kind == WriteResultKind.PENDING)
     if kind == WriteResultKind.PENDING:
+        from .pending import retry_interval_minutes
+
         outcome.pending[write.edit.key] = (
-            f"{exc}; kept pending and retried every {RETRY_EVERY_MINUTES} minutes")
+            f"{exc}; kept pending; retried every {retry_interval_minutes()} minutes")
     else:
         outcome.refused[write.edit.key] = str(exc)
 
