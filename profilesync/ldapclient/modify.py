@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import ldap
 from ldap.controls.libldap import AssertionControl
@@ -99,7 +100,9 @@ def ldap_write_error(exc: ldap.LDAPError, attribute: str, dn: str) -> DirectoryE
     if isinstance(exc, UNREACHABLE_ANSWERS):
         return DirectoryUnreachable(f"the directory stopped answering: {text}")
     if isinstance(exc, ldap.REFERRAL):
-        urls = tuple(dict.fromkeys(_URL.findall(text)))
+        # "Referral:\nldap://provider:389/uid=ann,..." names the entry there; the
+        # directory's setting wants the server, so the URL's path is left off.
+        urls = tuple(dict.fromkeys(_server_url(u) for u in _URL.findall(text)))
         where = ", ".join(urls) or "another server"
         return WriteReferred(
             f"this server is a read-only replica and refers writes to {where}",
@@ -113,6 +116,11 @@ def ldap_write_error(exc: ldap.LDAPError, attribute: str, dn: str) -> DirectoryE
                             hint=REFUSAL_HINTS.get(type(exc)))
     return WriteRefused(f"the directory refused to write {attribute} of {dn}: {text}",
                         hint="the directory's message says why; check the server's log")
+
+
+def _server_url(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,11 @@ def edit_profile(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _report_saved(request: HttpRequest, outcome, form: EditProfileForm) -> None:
     if outcome.pending:
-        labels = ", ".join(form.fields[k].label for k in outcome.pending if k in form.fields)
-        messages.warning(request, f"Saved. {labels}: the directory could not be reached, so "
-                         "the change is pending and will be written automatically.")
+        # The same words as the API and `profile set`: why, and when it is tried again.
+        for key, reason in outcome.pending.items():
+            label = form.fields[key].label if key in form.fields else key
+            messages.warning(request, f"Saved. {label}: not in the directory yet, so the "
+                             f"change is pending: {reason}")
     else:
         messages.success(request, "Your profile was saved.")
 

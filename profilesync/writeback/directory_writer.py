@@ -82,6 +82,26 @@ class DirectoryWriter:
 
     def write(self, dn: str, attribute: str, new: list[bytes],
               expected: list[bytes]) -> WriteResult:
-        """Change ``attribute`` from ``expected`` to ``new``; raises a typed error otherwise."""
-        return write_attribute(self.conn, dn, attribute, new, expected,
-                               method=self.method_for(dn, attribute))
+        """Change ``attribute`` from ``expected`` to ``new``; raises a typed error otherwise.
+
+        A "conflict" whose values are already the person's is no conflict: it is what a
+        retry finds when the connection broke after the server applied the first try.
+        """
+        try:
+            return write_attribute(self.conn, dn, attribute, new, expected,
+                                   method=self.method_for(dn, attribute))
+        except WriteConflict as exc:
+            if already_applied(exc.current, new, expected):
+                return WriteResult(True, "already in the directory")
+            raise
+
+
+def already_applied(current: list[bytes], new: list[bytes], expected: list[bytes]) -> bool:
+    """Whether the directory holds the person's change: their values, or (multi-valued)
+    every value they added and none they removed."""
+    if sorted(current) == sorted(new):
+        return True
+    added = [v for v in new if v not in expected]
+    removed = [v for v in expected if v not in new]
+    return bool(added or removed) and all(v in current for v in added) and not any(
+        v in current for v in removed)
