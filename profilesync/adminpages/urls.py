@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import directory_views, field_views, role_views, schedule_views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("schedule/", schedule_views.schedule_page, name="admin-schedule"),
     path("schedule/<str:name>/", schedule_views.schedule_save, name="admin-schedule-save"),
     path("schedule/<str:name>/run", schedule_views.schedule_run_now, name="admin-schedule-run"),
+    path("notifications/", include("profilesync.adminpages.notification_views")),
 ]
