@@ -84,13 +84,16 @@ def failed_runs(now: datetime) -> list[Condition]:
 
 
 def _latest_results() -> list:
-    """Each directory's latest finished result (one query for the ids, one for the rows)."""
+    """Each directory's latest finished result (one query for the ids, one for the rows).
+
+    Results of a directory that was deleted since are left out: its failure is moot.
+    """
     from django.db.models import Max
 
     from profilesync.sync.models import DirectoryRunResult, RunStatus
 
     latest_ids = (DirectoryRunResult.objects.exclude(status=RunStatus.RUNNING)
-                  .values("directory_name").order_by().annotate(last=Max("id"))
+                  .filter(directory__isnull=False).values("directory_name").order_by().annotate(last=Max("id"))
                   .values_list("last", flat=True))
     return list(DirectoryRunResult.objects.filter(id__in=list(latest_ids)).order_by("directory_name"))
 

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from glob import glob
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,9 +33,9 @@ def free_port() -> int:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:<free port>; ``messages`` holds every mail it accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.messages: list[Message] = []
-        self.port = free_port()
+        self.port = port or free_port()
         self._controller = None
 
     def __enter__(self) -> SmtpServer:
@@ -45,7 +45,8 @@ class SmtpServer:
 
         class Handler:
             async def handle_DATA(self, smtp_server, session, envelope):  # noqa: N802
-                message = message_from_bytes(envelope.original_content or envelope.content)
+                message = message_from_bytes(envelope.original_content or envelope.content,
+                                             policy=policy.default)
                 message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
                 server.messages.append(message)
                 return "250 OK"
@@ -59,6 +60,9 @@ class SmtpServer:
 
     def subjects(self) -> list[str]:
         return [str(m["Subject"]) for m in self.messages]
+
+    def bodies(self) -> list[str]:
+        return [m.get_content() for m in self.messages]
 
 
 @dataclass
