@@ -38,3 +38,20 @@ def test_a_failed_sync_logs_json_lines_with_run_and_directory(make_directory, pr
     assert record["level"] == "WARNING" and record["logger"] == "profilesync.sync.runner"
     assert "127.0.0.1:1" in record["error"]
     assert "directory sync failed run=" in plain.stderr and not plain.stderr.lstrip().startswith("{")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_logs_only_json_lines(profilesync_env):
+    """Task start and finish lines of the worker (django-tasks' own loggers) are JSON too."""
+    from profilesync.scheduling.jobs import JOBS
+
+    JOBS["alert_rules"].task.enqueue(trigger="manual")
+    env = {**profilesync_env, "PROFILESYNC_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-m", "profilesync.cli", "worker", "--batch"], env=env,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 0
+    assert lines, "the worker logged its task"
+    records = [json.loads(line) for line in lines]
+    assert any("evaluate_alert_rules" in record["message"] for record in records)
