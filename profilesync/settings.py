@@ -179,6 +179,8 @@ LOGIN_REDIRECT_URL = "people"
 AUTHENTICATION_BACKENDS = [
     "profilesync.accounts.backends.DirectoryBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # What each role may do (accounts/permissions.py); it signs nobody in.
+    "profilesync.accounts.permissions.RolePermissionBackend",
 ]
 # Failed logins allowed per user name and per address within the window.
 PROFILESYNC_LOGIN_WINDOW_SECONDS = int(os.environ.get("PROFILESYNC_LOGIN_WINDOW_SECONDS", "900"))

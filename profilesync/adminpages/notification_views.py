@@ -11,12 +11,17 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from profilesync.accounts.permissions import RUN_SYNC
 from profilesync.errors import InvalidSetting
 from profilesync.monitoring import recipients
 from profilesync.monitoring.delivery import send_test
 from profilesync.monitoring.models import Incident
 
-from .access import system_administrator_page
+from .access import admin_page
+
+# Who is told about the installation's incidents is operations, like the sync report and
+# the scheduled jobs: System Administrators.
+NOTIFICATIONS = RUN_SYNC
 
 RECENT_INCIDENTS = 20
 
@@ -52,12 +57,12 @@ def _page(request: HttpRequest, *, mail_form: MailForm | None = None,
     }, status=status)
 
 
-@system_administrator_page
+@admin_page(NOTIFICATIONS)
 def notifications(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-@system_administrator_page
+@admin_page(NOTIFICATIONS)
 @require_POST
 def add_mail(request: HttpRequest) -> HttpResponse:
     form = MailForm(request.POST, prefix="mail")
@@ -72,7 +77,7 @@ def add_mail(request: HttpRequest) -> HttpResponse:
     return _page(request, mail_form=form, status=400)
 
 
-@system_administrator_page
+@admin_page(NOTIFICATIONS)
 @require_POST
 def add_webhook(request: HttpRequest) -> HttpResponse:
     form = WebhookForm(request.POST, prefix="webhook")
@@ -92,7 +97,7 @@ def add_webhook(request: HttpRequest) -> HttpResponse:
     return _page(request, webhook_form=form, status=400)
 
 
-@system_administrator_page
+@admin_page(NOTIFICATIONS)
 @require_POST
 def remove_recipient(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -104,7 +109,7 @@ def remove_recipient(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("admin-notifications")
 
 
-@system_administrator_page
+@admin_page(NOTIFICATIONS)
 @require_POST
 def send_test_alert(request: HttpRequest) -> HttpResponse:
     if not recipients.all_recipients():

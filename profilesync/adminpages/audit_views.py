@@ -6,13 +6,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
-from profilesync.accounts.roles import administrator_required
+from profilesync.accounts.permissions import VIEW_WRITE_AUDIT
+from profilesync.writeback.audit import audit_csv
+from profilesync.writeback.models import PendingStatus, PendingWrite, WriteAudit
 
-from .audit import audit_csv
-from .models import PendingStatus, PendingWrite, WriteAudit
+from .access import admin_page
 
 
-@administrator_required
+@admin_page(VIEW_WRITE_AUDIT)
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = WriteAudit.objects.all()
     if request.GET.get("format") == "csv":
@@ -23,4 +24,4 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     open_writes = (PendingWrite.objects.filter(
         status__in=[PendingStatus.PENDING, PendingStatus.REFUSED])
         .select_related("profile").order_by("-updated_at")[:100])
-    return render(request, "writeback/audit.html", {"page": page, "open_writes": open_writes})
+    return render(request, "adminpages/write_audit.html", {"page": page, "open_writes": open_writes})
