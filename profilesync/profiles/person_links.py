@@ -174,6 +174,23 @@ def relink_directory(directory_id: int, batch: int = 2000) -> int:
     return done
 
 
+def connect() -> None:
+    """Relink a profile whose values are saved one at a time (a write-back stores the
+    written values with ``Profile.save``), as a sync page would."""
+    from django.db.models.signals import post_save
+
+    post_save.connect(_profile_saved, sender=Profile, dispatch_uid="person-links")
+
+
+def _profile_saved(sender, instance: Profile, created: bool, update_fields=None, **kwargs) -> None:
+    if update_fields is not None and "values" not in update_fields:
+        return  # a person's own edit (local_values) or a login: no DN changed
+    keys = person_field_keys()
+    if keys:
+        _link_now(instance.directory_id, [(instance.unique_id, instance.dn, instance.values)],
+                  keys)
+
+
 def _link_now(directory_id: int, people: list[tuple[str, str, dict]], keys: list[str]) -> None:
     # Django's cursor offers what link_people uses of the sync's: execute with %s, .cursor.
     with connection.cursor() as cursor:
