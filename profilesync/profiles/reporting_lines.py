@@ -103,31 +103,42 @@ def manager_of(profile: Profile, viewer) -> Manager | None:
 
 
 def chain_of(profile: Profile, viewer) -> Chain:
-    """The managers above ``profile`` up to the top, never following a loop."""
+    """The managers above ``profile`` up to the top, never following a loop.
+
+    One query per level: the link and its target profile together.
+    """
     chain = Chain()
     seen = {profile.pk}
-    current = profile
+    administrator = is_administrator(viewer)
+    title_visible: bool | None = None
+    current_pk = profile.pk
     while True:
-        manager = manager_of(current, viewer)
-        if manager is None:
+        link = (PersonLink.objects.select_related("target")
+                .filter(profile_id=current_pk, field_key=MANAGER_KEY).first())
+        if link is None or not link.target_dn:
             return chain
-        if manager.person is None:
-            chain.outside_dn = manager.dn
+        target = link.target
+        if target is None or (not target.active and not administrator):
+            chain.outside_dn = link.target_dn
             return chain
-        if manager.self_reference:
-            chain.self_reference = current.pk == profile.pk
-            if not chain.self_reference:
-                chain.loop_to = manager.person
+        if title_visible is None:
+            title_visible = _title_visible(viewer, target)
+        person = PersonRef.of(target, title_visible)
+        if target.pk == current_pk:
+            if current_pk == profile.pk:
+                chain.self_reference = True
+            else:
+                chain.loop_to = person
             return chain
-        if manager.person.pk in seen:
-            chain.loop_to = manager.person
+        if target.pk in seen:
+            chain.loop_to = person
             return chain
         if len(chain.people) >= MAX_CHAIN:
             chain.truncated = True
             return chain
-        chain.people.append(manager.person)
-        seen.add(manager.person.pk)
-        current = Profile.objects.get(pk=manager.person.pk)
+        chain.people.append(person)
+        seen.add(target.pk)
+        current_pk = target.pk
 
 
 def direct_reports(profile: Profile, viewer) -> list[Report]:
