@@ -137,3 +137,44 @@ class DirectorySyncState(models.Model):
     def for_directory(cls, directory: Directory) -> DirectorySyncState:
         state, _ = cls.objects.get_or_create(directory=directory)
         return state
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DEACTIVATE = "deactivate", "Deactivated"
+    REACTIVATE = "reactivate", "Reactivated"
+    EDIT = "edit", "Edited by the person"
+
+
+class PersonChange(models.Model):
+    """What changed for one person: one row per person a run touched, or per own edit.
+
+    Keyed by directory and unique ID rather than a profile foreign key, so a
+    run's rows are written in bulk with the profiles they describe (a created
+    profile has no key yet) and a person's history survives a profile's removal.
+    ``fields`` maps a field key to ``{"old": ..., "new": ...}`` (pictures by their
+    SHA-256). Rows of a sync carry their ``run``; an own edit has none and says
+    its write-back outcome in ``outcome``. Pruned after
+    ``PROFILESYNC_CHANGE_HISTORY_DAYS`` (:mod:`.history`).
+    """
+
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE,
+                            related_name="changes")
+    directory = models.ForeignKey(Directory, null=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    directory_name = models.CharField(max_length=64)
+    unique_id = models.CharField(max_length=255)
+    username = models.CharField(max_length=255)
+    action = models.CharField(max_length=16, choices=ChangeAction.choices)
+    fields = models.JSONField(default=dict)
+    actor = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["run", "action"], name="personchange_run_action"),
+            models.Index(fields=["directory", "unique_id", "at"], name="personchange_person"),
+        ]
