@@ -127,8 +127,12 @@ class Command(ProfilesyncCommand):
                     line += (f"; deactivation guard trips ({verdict['share']:.0%} > "
                              f"{verdict['limit']:.0%}): the real run needs --force")
                 self.stdout.write(line)
-        if not result.report.ok:
-            sys.stderr.write(f"the run would fail for: {', '.join(result.report.failed)}\n")
+        # The exit status says whether the real run would succeed: not when a part fails or
+        # the guard would stop it.
+        stopped = [name for name, verdict in result.guards.items() if verdict["tripped"]]
+        if not result.report.ok or stopped:
+            sys.stderr.write(f"the run would fail for: "
+                             f"{', '.join(sorted({*result.report.failed, *stopped}))}\n")
             sys.exit(1)
 
     def _report_changes(self, run_id: int | None, changes: str | bool, as_json: bool) -> None:
