@@ -178,3 +178,29 @@ class PersonChange(models.Model):
             models.Index(fields=["run", "action"], name="personchange_run_action"),
             models.Index(fields=["directory", "unique_id", "at"], name="personchange_person"),
         ]
+
+
+class SyncPreview(models.Model):
+    """A dry run asked for on the Sync report page, run by a worker (:mod:`.preview_task`).
+
+    The dry run itself writes nothing; this row is the page's record of what it
+    found: the run object (``summary``, as ``sync --dry-run --json`` prints it,
+    with each directory's guard verdict) and one entry per person who would
+    change (``changes``, as ``--changes FILE`` writes them).
+    """
+
+    requested_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    @property
+    def guard_tripped(self) -> bool:
+        return any(part.get("guard", {}).get("tripped")
+                   for part in self.summary.get("directories", {}).values())
