@@ -21,6 +21,7 @@ from PIL import Image
 from profilesync.profiles.models import Profile
 from profilesync.scheduling.jobs import JOBS
 from profilesync.sync import history
+from profilesync.sync.datasources import set_setting
 from profilesync.sync.models import ChangeAction, PersonChange, RunStatus
 from profilesync.sync.runner import run_sync
 from profilesync.writeback.models import WriteResultKind
@@ -241,3 +242,34 @@ def test_run_over_two_directories_keeps_each_ones_history(
     for result in report.results:
         assert_counts_match_rows(result)
         assert result.created == by_directory[result.directory_name]
+
+
+def test_person_updated_then_deleted_within_one_run_is_one_row_counted_once(
+        subtree, make_directory):
+    """Ann's new title is read by the incremental pass, then she is deleted before the run's
+    syncrepl refresh reports deletions: two passes touch her, the history has one row (the
+    deactivation, with the title change), and the counts count her once."""
+    ann = subtree.add_person("ann", title="Engineer")
+    subtree.add_people(10)
+    directory = make_directory(subtree)
+    set_setting("incremental_sync", "on")
+    run_sync([directory])
+    run_sync([directory])  # stores a syncrepl cookie
+    subtree.modify(ann, title="Team Lead")
+    deleted = []
+
+    def delete_ann_after_the_page(_name, _counts):
+        if not deleted:
+            subtree.delete(ann)
+            deleted.append(ann)
+
+    report = run_sync([directory], progress=delete_ann_after_the_page)
+
+    (result,) = report.results
+    assert result.deletions_source == "syncrepl (RFC 4533)"
+    (row,) = PersonChange.objects.filter(run=report.run)
+    assert (row.username, row.action) == ("ann", ChangeAction.DEACTIVATE)
+    assert row.fields == {"title": {"old": "Engineer", "new": "Team Lead"},
+                          "active": {"old": True, "new": False}}
+    assert (result.updated, result.deactivated) == (0, 1)
+    assert_counts_match_rows(result)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from profilesync.profiles.models import Profile
 from profilesync.profiles.search.bulk import insert_many
 
-from .models import ChangeAction, PersonChange
+from .models import ChangeAction, PersonChange, SyncPreview
 from .writer import ProfileRow
 
 # The columns a run's rows fill, in this order.
@@ -208,6 +208,7 @@ def prune(now: datetime | None = None, days: int | None = None) -> int:
     days = retention_days() if days is None else days
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deleted, _ = PersonChange.objects.filter(at__lt=cutoff).delete()
+    SyncPreview.objects.filter(requested_at__lt=cutoff).delete()  # what a preview found, too
     return deleted
 
 

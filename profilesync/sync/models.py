@@ -159,10 +159,12 @@ class PersonChange(models.Model):
     ``PROFILESYNC_CHANGE_HISTORY_DAYS`` (:mod:`.history`).
     """
 
+    # No index of their own: the composite indexes below lead with them, and every index
+    # is paid for by every row a run writes.
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE,
-                            related_name="changes")
+                            related_name="changes", db_index=False)
     directory = models.ForeignKey(Directory, null=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+                                  related_name="+", db_index=False)
     directory_name = models.CharField(max_length=64)
     unique_id = models.CharField(max_length=255)
     username = models.CharField(max_length=255)
