@@ -505,6 +505,7 @@ class Bench:
         self.notes: list[str] = []
         self.server = None
         self.fields: list[str] = []
+        self.history_samples: dict[str, dict] = {}
 
     # .. directory ..........................................................................
     def load_directory(self) -> None:
@@ -763,10 +764,28 @@ class Bench:
                 self.notes.append(f"note: profilesync {phase} requested "
                                   f"{', '.join(row.extra['requested_attributes'])}; the floor, "
                                   f"fetch and peer request {', '.join(ATTRIBUTES)}")
+        if self.args.history and self.args.history_repeat:
+            self.repeat_history_phases(engine, history_phase)
         self.notes.append(f"{engine}: default fields {', '.join(self.fields)}")
         if engine == "sqlite":
             size = (self.work_dir / "data-sqlite" / "profilesync.sqlite3").stat().st_size
             self.notes.append(f"sqlite database after the runs: {size / 1e6:.0f} MB")
+
+    def repeat_history_phases(self, engine: str, history_phase) -> None:
+        """Measure issue 14's pairs again, alternating, and keep every figure.
+
+        On a shared machine one measurement of each is at the mercy of whoever else
+        runs; alternating the phases of a pair N times and comparing medians (wall
+        and the process's own CPU) shows what is the code and what is the machine.
+        """
+        kinds = ("resync", "resync-nohistory", "dryrun", "allchanged", "allchanged-nohistory")
+        labels = {"resync": "re-sync, unchanged, history on"}
+        samples: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
+        for _ in range(self.args.history_repeat):
+            for kind in kinds:
+                row = history_phase(kind, labels.get(kind, kind))()
+                samples[kind].append((row.seconds, row.cpu_seconds or 0.0, row.machine.other))
+        self.history_samples[engine] = samples
 
     def print_history_ratios(self) -> None:
         """Issue 14's ratios, each against a run measured in the same bench."""
@@ -777,6 +796,9 @@ class Bench:
             resync, off = by_kind["resync"], by_kind["resync-nohistory"]
             dry = by_kind["dryrun"]
             changed, changed_off = by_kind["allchanged"], by_kind["allchanged-nohistory"]
+            samples = self.history_samples.get(engine)
+            if samples:
+                print_history_medians(engine, samples)
             print(f"issue 14 ({engine}): dry run {dry.seconds / resync.seconds:.2f}x the unchanged "
                   f"re-sync (target <= 1.2x); history adds "
                   f"{(resync.seconds / off.seconds - 1) * 100:+.1f} % to the unchanged re-sync "
@@ -924,6 +946,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "used the machine meanwhile (default 2)")
     parser.add_argument("--history", action="store_true",
                         help="also measure the change history and the dry run (issue 14)")
+    parser.add_argument("--history-repeat", type=int, default=0, metavar="N",
+                        help="with --history: measure its phases N more times, alternating, "
+                        "and print medians (for a shared, noisy machine)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -942,6 +967,27 @@ def _sizes(text: str) -> list[int]:
         return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}") from exc
+
+
+def print_history_medians(engine: str, samples: dict[str, list[tuple]]) -> None:
+    """Issue 14's ratios as medians of alternating runs, wall and own CPU, then every sample."""
+    import statistics
+
+    def median(kind: str, index: int) -> float:
+        return statistics.median(sample[index] for sample in samples[kind])
+
+    def added(kind: str, index: int) -> str:
+        return f"{(median(kind, index) / median(kind + '-nohistory', index) - 1) * 100:+.1f} %"
+
+    runs = len(samples["resync"])
+    for index, what in ((0, "wall"), (1, "own CPU")):
+        print(f"issue 14 ({engine}), medians of {runs} alternating runs, {what}: dry run "
+              f"{median('dryrun', index) / median('resync', index):.2f}x the unchanged re-sync; "
+              f"history adds {added('resync', index)} unchanged and "
+              f"{added('allchanged', index)} all changed")
+    for kind, values in samples.items():
+        print(f"    {kind:<22} " + "  ".join(f"{w:.2f}s/{c:.2f}cpu/{o:.1f}other"
+                                           for w, c, o in values))
 
 
 def one_run_args(args: argparse.Namespace, users: int, page_size: int) -> argparse.Namespace:
