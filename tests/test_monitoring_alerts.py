@@ -96,6 +96,27 @@ def test_the_guard_alert_says_how_many_would_have_been_deactivated(smtp, subtree
     assert "would deactivate 4 of 5 active users" in mail.get_content()
 
 
+def test_the_guard_alert_names_who_would_have_been_deactivated_when_the_report_holds_it(
+        smtp, make_directory):
+    from profilesync.sync.models import DirectoryRunResult, SyncRun
+
+    directory = make_directory(None)
+    now = timezone.now()
+    run = SyncRun.objects.create(started_at=now, finished_at=now, mode="full", status="failed")
+    DirectoryRunResult.objects.create(
+        run=run, directory=directory, directory_name="corp", status="failed", started_at=now,
+        finished_at=now, errors=[{"dn": "", "message": "stopped before deactivating anyone: this "
+                                  "run would deactivate 25 of 30 active users",
+                                  "would_deactivate": [f"user{i:02d}" for i in range(25)]}])
+    recipients.add_mail("ops@example.org")
+
+    evaluate()
+
+    body = smtp.bodies()[0]
+    assert "Would have been deactivated: user00, user01," in body
+    assert "user19 and 5 more" in body and "user20" not in body
+
+
 def test_a_mail_server_that_was_down_gets_the_alert_once_it_is_up(make_directory):
     """Delivery that failed is tried at the next evaluation, and only until it worked."""
     port = free_port()
