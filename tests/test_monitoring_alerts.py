@@ -78,11 +78,11 @@ def test_a_failed_run_sends_one_mail_and_its_recovery_one_more(smtp, make_direct
     assert "Resolved:" in recovery.get_content()
 
 
-def test_the_guard_alert_says_how_many_would_have_been_deactivated(smtp, subtree, make_directory,
-                                                                     sync_directory):
+def test_the_guard_alert_says_who_would_have_been_deactivated(smtp, subtree, make_directory,
+                                                              sync_directory):
     recipients.add_mail("ops@example.org")
     people = subtree.add_people(5)
-    directory = make_directory(subtree, max_deactivate_percent=20)
+    directory = make_directory(subtree, max_deactivate_percent=20, deactivation_floor=0)
     sync_directory(directory)
     for dn in people[:4]:
         subtree.delete(dn)
@@ -93,7 +93,9 @@ def test_the_guard_alert_says_how_many_would_have_been_deactivated(smtp, subtree
     (mail,) = smtp.messages
     assert mail["Subject"] == ("[profilesync] PROBLEM: Deactivation guard stopped a sync in "
                                "directory corp")
-    assert "would deactivate 4 of 5 active users" in mail.get_content()
+    body = mail.get_content()
+    assert "would deactivate 4 of 5 active users" in body
+    assert "Would have been deactivated: user000, user001, user002, user003" in body
 
 
 def test_the_guard_alert_names_who_would_have_been_deactivated_when_the_report_holds_it(
