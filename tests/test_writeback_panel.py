@@ -175,7 +175,7 @@ def test_panel_page_keeps_its_inputs_and_shows_each_step(acl_server, acl_directo
     admin = get_user_model().objects.create_superuser("root-admin", password="pw-not-secret-9")
     client.force_login(admin)
 
-    page = client.get("/admin/data-sources/test-write", {
+    page = client.post("/admin/data-sources/test-write", {
         "directory": acl_directory.pk, "username": "ann", "attribute": "title"}).content.decode()
 
     assert "insufficient access" in page

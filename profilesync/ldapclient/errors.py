@@ -84,6 +84,40 @@ def describe_ldap_error(exc: Exception) -> str:
     return f"{desc}: {info}" if info else str(desc)
 
 
+# -- added for issue 12: page sizes, and the one family every sync failure belongs to --
+
+class PageSizeRefused(SearchFailed):
+    """The server refused the paged search's page size for this account.
+
+    OpenLDAP answers a page larger than ``olcLimits ... size.pr`` with
+    "Administrative limit exceeded: illegal pagedResults page size"; the
+    search layer then finds the largest size the server allows
+    (:func:`profilesync.ldapclient.search.allowed_page_size`), so this error
+    only reaches a person when not even one entry per page is allowed.
+    """
+
+    setting = "page_size"
+    hint = ("lower the directory's page size, or raise the service account's paged-results "
+            "limit on the server (OpenLDAP: olcLimits size.pr)")
+
+    def __init__(self, message: str, *, page_size: int, setting: str | None = None,
+                 hint: str | None = None):
+        super().__init__(message, setting=setting, hint=hint)
+        self.page_size = page_size
+
+
+class UnexpectedSyncFailure(DirectoryError):
+    """A failure none of the typed errors describes (a bug, or a server answer never seen).
+
+    The run records it in the directory's part it happened in and goes on with
+    the others; the message names the exception's type and, for python-ldap
+    errors, the server's diagnostic (never the request, so never a password).
+    """
+
+    setting = ""
+    hint = "the application log has the details; please report it"
+
+
 # -- write-back: every answer to a modify has one of four outcomes ------------------------
 # (written, conflict, pending, refused; docs/architecture.md has the table). The classes
 # below are what ``ldapclient.modify`` raises; ``transient`` says "retry later".

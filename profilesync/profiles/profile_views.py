@@ -20,7 +20,13 @@ from django.urls import reverse
 from profilesync.accounts.roles import is_administrator
 from profilesync.writeback.display import open_writes
 
-from .access import can_edit_profile, field_accesses, shared_locked_reason, visibility_note
+from .access import (
+    can_edit_profile,
+    can_see_picture,
+    field_accesses,
+    shared_locked_reason,
+    visibility_note,
+)
 from .display import OTHER_CATEGORY, is_empty, profile_view, value_of
 from .edit_form import REMOVE_PICTURE, EditProfileForm
 from .models import FieldType, Profile
@@ -55,6 +61,8 @@ def profile_page(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def profile_picture(request: HttpRequest, pk: int) -> FileResponse:
     profile = _visible_profile(request, pk)
+    if not can_see_picture(request.user, profile):
+        raise Http404("no picture")  # as for someone without one: nothing to learn here
     name = profile.shown_picture
     data = picture_bytes(name)
     if data is None:
