@@ -58,7 +58,7 @@ class EditOutcome:
 
 @dataclass
 class _Write:
-    """One field's write: the values as the directory holds them, and its audit row."""
+    """One field's write: the person's edit and both values as the directory holds them."""
 
     edit: FieldEdit
     field: ProfileField
