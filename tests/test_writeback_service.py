@@ -49,7 +49,7 @@ def test_saved_phone_number_reaches_the_directory_and_is_audited(ann, acl_direct
     audit = WriteAudit.objects.get()
     assert (audit.actor, audit.attribute, audit.old_value, audit.new_value, audit.result,
             audit.method) == ("ann", "telephoneNumber", "+49 30 1111", "+49 30 2222",
-                              "written", "assertion")
+                              "written", "value-delta")
     ann.refresh_from_db()
     assert ann.values["phone"] == "+49 30 2222"
 
@@ -206,7 +206,8 @@ def test_audit_log_is_for_administrators_and_exports_as_csv(ann, acl_directory, 
     set_role(staff, Role.ADMINISTRATOR)
     client.force_login(staff)
     page = client.get("/admin/write-back/audit").content.decode()
-    csv_text = b"".join(client.get("/admin/write-back/audit?format=csv").streaming_content).decode()
+    csv_text = b"".join(client.get("/admin/write-back/audit?format=csv").streaming_content
+                        ).decode("utf-8-sig")
 
     assert refused.status_code == 403
     assert "+49 30 2222" in page and "insufficient access" in page and "Director" in page

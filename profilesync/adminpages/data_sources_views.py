@@ -4,6 +4,7 @@ the write-back switch, and checking a directory's timestamp pattern."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -14,7 +15,7 @@ from profilesync.directories.models import Directory
 from profilesync.directories.services import update_directory
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.timestamps import format_last_sync_date
-from profilesync.sync.datasources import set_last_sync_date, time_zone_name
+from profilesync.sync.datasources import SWITCHES, set_setting, time_zone_name
 from profilesync.sync.models import DataSourceSettings
 from profilesync.sync.pattern_check import check_pattern, next_run_reason, preview_next_run
 
@@ -33,20 +34,8 @@ def data_sources(request: HttpRequest) -> HttpResponse:
     form = DataSourcesForm(request.POST or None, initial=initial, zone=zone,
                            directories=directories)
     if request.method == "POST" and form.is_valid():
-        settings.incremental_sync = form.cleaned_data["incremental_sync"]
-        settings.writeback_enabled = form.cleaned_data["writeback_enabled"]
-        settings.save(update_fields=["incremental_sync", "writeback_enabled", "updated_at"])
-        # Saving the page unchanged must not reset every directory's watermark
-        # to the oldest one shown, so a date applies only when it was edited. An
-        # empty date always applies: the seed's contract is that the next run is full.
-        entered = form.cleaned_data["last_ldap_sync_date"].strip()
-        if entered != shown_date or not entered:
-            set_last_sync_date(form.cleaned_data["last_sync_moment"])
-        for directory in directories:
-            pattern = form.cleaned_data[f"pattern_{directory.pk}"].strip()
-            if pattern != directory.timestamp_pattern:
-                update_directory(directory, {"timestamp_pattern": pattern})
-                _report_pattern_check(request, directory)
+        for directory in _save(form, directories, shown_date):
+            _report_pattern_check(request, directory)
         messages.success(request, "Data Sources saved.")
         if "save_and_test" in request.POST:
             return redirect("write-test-panel")
@@ -55,6 +44,28 @@ def data_sources(request: HttpRequest) -> HttpResponse:
                 for d in directories]
     return render(request, "adminpages/data_sources.html", {
         "form": form, "previews": previews, "time_zone": time_zone_name()})
+
+
+@transaction.atomic
+def _save(form: DataSourcesForm, directories: list[Directory], shown_date: str) -> list[Directory]:
+    """Every change through the services the CLI uses (`settings set`, `directory set`),
+    so the page and the command line store and refuse alike; returns the directories
+    whose timestamp pattern changed, to be checked against their server."""
+    for key in SWITCHES:
+        set_setting(key, "on" if form.cleaned_data[key] else "off")
+    # Saving the page unchanged must not reset every directory's watermark
+    # to the oldest one shown, so a date applies only when it was edited. An
+    # empty date always applies: the seed's contract is that the next run is full.
+    entered = form.cleaned_data["last_ldap_sync_date"].strip()
+    if entered != shown_date or not entered:
+        set_setting("last_ldap_sync_date", entered)
+    changed = []
+    for directory in directories:
+        pattern = form.cleaned_data[f"pattern_{directory.pk}"].strip()
+        if pattern != directory.timestamp_pattern:
+            update_directory(directory, {"timestamp_pattern": pattern})
+            changed.append(directory)
+    return changed
 
 
 @admin_page(MANAGE_DATA_SOURCES)

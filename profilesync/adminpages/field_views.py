@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from profilesync.accounts.permissions import MANAGE_FIELDS
-from profilesync.accounts.roles import is_system_administrator
 from profilesync.directories.models import Directory
 from profilesync.profiles.field_order import move_field
 from profilesync.profiles.models import Profile, ProfileField
@@ -35,9 +34,8 @@ def field_list(request: HttpRequest) -> HttpResponse:
 
 
 def _edit_page(request: HttpRequest, field: ProfileField | None) -> HttpResponse:
-    may_change_write_back = is_system_administrator(request.user)
     form = ProfileFieldForm(request.POST or None, field=field, directories=Directory.objects.all(),
-                            may_change_write_back=may_change_write_back)
+                            actor=request.user)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         if saved is not None:
@@ -48,7 +46,7 @@ def _edit_page(request: HttpRequest, field: ProfileField | None) -> HttpResponse
     return render(request, "adminpages/field_edit.html", {
         "form": form, "field": field, "categories": categories,
         "write_back_label": WRITE_BACK_LABEL, "write_back_enabled": write_back_enabled_globally(),
-        "may_change_write_back": may_change_write_back,
+        "may_change_write_back": form.may_map,
     })
 
 

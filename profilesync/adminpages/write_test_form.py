@@ -6,7 +6,7 @@ from django import forms
 
 
 class TestPanelForm(forms.Form):
-    """The "Save and test connection" panel's inputs (kept in the query string)."""
+    """The "Save and test connection" panel's inputs (posted, and shown again after a check)."""
 
     directory = forms.ModelChoiceField(queryset=None, label="User directory", empty_label=None)
     username = forms.CharField(label="User name", max_length=255,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 
 from profilesync.accounts.permissions import MANAGE_DATA_SOURCES
 from profilesync.directories.models import Directory
@@ -15,12 +16,16 @@ from .write_test_form import TestPanelForm
 
 
 @admin_page(MANAGE_DATA_SOURCES)
+@require_http_methods(["GET", "POST"])
 def write_test_panel(request: HttpRequest) -> HttpResponse:
-    """Check write access for a user and attribute; inputs stay for the next check."""
+    """GET shows the form; POST runs the check (it writes to the directory, so it is a
+    POST: a link or an image on another site cannot trigger it, CSRF applies). The
+    inputs stay in the form for the next check."""
     directories = Directory.objects.filter(type__in=["ldap", "delegated"])
-    form = TestPanelForm(request.GET or None, directories=directories)
+    form = TestPanelForm(request.POST if request.method == "POST" else None,
+                         directories=directories)
     result = None
-    if request.GET and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         result = run_test_panel(form.cleaned_data["directory"],
                                 form.cleaned_data["username"].strip(),
                                 form.cleaned_data["attribute"].strip())

@@ -116,3 +116,59 @@ class UnexpectedSyncFailure(DirectoryError):
 
     setting = ""
     hint = "the application log has the details; please report it"
+
+
+# -- write-back: every answer to a modify has one of four outcomes ------------------------
+# (written, conflict, pending, refused; docs/architecture.md has the table). The classes
+# below are what ``ldapclient.modify`` raises; ``transient`` says "retry later".
+
+
+class DirectoryBusy(DirectoryError):
+    """The server answered but could not do it now (busy, unavailable, limits, OTHER)."""
+
+    setting = "url"
+    hint = "the write is kept and retried; if it stays pending, check the server's log"
+    transient = True
+
+
+class WriteRefused(DirectoryError):
+    """The directory refused the write for good (access, schema, constraint, name)."""
+
+    setting = "bind_dn"
+    hint = "ask the directory's administrator to allow the service account to write it"
+    transient = False
+
+
+class WriteReferred(WriteRefused):
+    """A read-only replica refers writes to another server (its provider)."""
+
+    setting = "url"
+    hint = "add the provider's URL to the directory (first), so writes go to it"
+
+    def __init__(self, message: str, *, referral_urls: tuple[str, ...] = (), **kwargs):
+        super().__init__(message, **kwargs)
+        self.referral_urls = referral_urls
+
+
+class WriteConflict(DirectoryError):
+    """The entry no longer holds the values the person saw; nothing was written.
+
+    ``current`` is what the attribute holds now, so both values can be shown.
+    """
+
+    setting = "none"
+    hint = ""
+    transient = False
+
+    def __init__(self, attribute: str, current: list[bytes]):
+        self.attribute = attribute
+        self.current = current
+        super().__init__(f"{attribute} was changed in the directory meanwhile")
+
+
+class EntryMoved(DirectoryError):
+    """The entry at the stored DN is not (or no longer) the person's own entry."""
+
+    setting = "unique_id_attribute"
+    hint = "the next sync finds where the person's entry is now"
+    transient = False

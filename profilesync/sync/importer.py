@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.search import Page
+from profilesync.profiles import person_links
 from profilesync.profiles.models import Profile
 from profilesync.profiles.pictures import insert_pictures, picture_name
 from profilesync.profiles.search.text import SearchFields
@@ -368,6 +369,7 @@ def write_plan(plan: PagePlan, directory: Directory, write: Callable[[Job], None
         write(lambda cursor: insert_pictures(cursor, pictures))
     insert_rows(plan.creates, directory.pk, now, write, fields)
     update_rows(plan.updates, now, write, fields)
+    write(person_links.page_job(directory.pk, chain(plan.creates, plan.updates)))  # managers
 
 
 def deactivate_missing(known: KnownProfiles, counts: ImportCounts, batch_size: int,

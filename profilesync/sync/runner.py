@@ -25,7 +25,7 @@ from profilesync.ldapclient.errors import DirectoryError, UnexpectedSyncFailure,
 from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 
-from . import guard, passes, usn
+from . import fence, guard, passes, usn
 from .clock import directory_now
 from .directory_pass import DirectoryPass
 from .errors import DeactivationGuardTripped, SyncRefused
@@ -119,7 +119,9 @@ def run_sync(
     run.finished_at = timezone.now()
     run.status = (RunStatus.SUCCEEDED if all(r.status == RunStatus.SUCCEEDED for r in results)
                   else RunStatus.FAILED)
-    run.save(update_fields=["finished_at", "status"])
+    with transaction.atomic():
+        fence.check()  # a superseded run leaves the status the takeover wrote
+        run.save(update_fields=["finished_at", "status"])
     return RunReport(run, results)
 
 
@@ -155,14 +157,17 @@ def _sync_one(run: SyncRun, directory: Directory, mode: str, mode_reason: str,
         refusal = directory.sync_refusal()
         if refusal:
             raise SyncRefused(f"directory {directory.name!r} cannot be synced: {refusal}")
-        with (transaction.atomic(),
-              connected(directory.connection_settings()) as conn,
+        # Connected before the transaction: on SQLite a transaction holds the only write
+        # lock, which a slow or failing-over directory must not keep from everyone else.
+        with (connected(directory.connection_settings()) as conn,
+              transaction.atomic(),
               paused_garbage_collector()):
             part = DirectoryPass(conn, directory, build_attribute_map(directory), force=force,
                                  progress=partial(progress, directory.name))
             active_at_start = guard.active_count(directory)
             _run_passes(part, state, mode, result)
             guard.check(directory, part.counts, active_at_start, force=force)
+            fence.check()  # a run that lost its lease rolls back here (fence.RunSuperseded)
             state.last_success_at = timezone.now()
             state.save()
         refresh_planner_statistics(directory, part.counts)
@@ -218,7 +223,8 @@ def _run_passes(p: DirectoryPass, state: DirectorySyncState, mode: str,
                 result: DirectoryRunResult) -> None:
     """The passes of one directory; ``state`` is changed in memory, saved by the caller."""
     root_dse = read_root_dse(p.conn)
-    started = directory_now(p.conn, p.directory.search_base, root_dse)  # before reading anything
+    started = directory_now(p.conn, p.directory.search_base, root_dse,  # before reading anything
+                            urls=p.directory.urls)
     result.watermark_source = started.source
     tracking = usn.plan_change_tracking(p.conn, p.directory, state, root_dse)
     if mode == SyncMode.INCREMENTAL and tracking.full_sync_reason:
