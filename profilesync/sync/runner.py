@@ -164,9 +164,8 @@ def _sync_one(run: SyncRun, directory: Directory, mode: str, mode_reason: str,
               paused_garbage_collector()):
             part = DirectoryPass(conn, directory, build_attribute_map(directory), force=force,
                                  progress=partial(progress, directory.name))
-            active_at_start = guard.active_count(directory)
             _run_passes(part, state, mode, result)
-            guard.check(directory, part.counts, active_at_start, force=force)
+            guard.check(directory, part.counts, force=force)
             fence.check()  # a run that lost its lease rolls back here (fence.RunSuperseded)
             state.last_success_at = timezone.now()
             state.save()
