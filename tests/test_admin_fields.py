@@ -40,8 +40,8 @@ def errors_of(response, name: str) -> list[str]:
     return response.context["form"].errors.get(name, [])
 
 
-def test_administrator_creates_a_field_and_sees_it_last_in_the_list(admin):
-    response = admin.post("/admin/fields/add", form(), follow=True)
+def test_system_administrator_creates_a_field_and_sees_it_last_in_the_list(system_admin):
+    response = system_admin.post("/admin/fields/add", form(), follow=True)
 
     field = ProfileField.objects.get(key="office_phone")
     assert (field.label, field.type, field.ldap_attribute) == ("Office phone", "phone",
@@ -60,11 +60,11 @@ def test_administrator_creates_a_field_and_sees_it_last_in_the_list(admin):
     ({"type": "select", "options": "Sales, Sales"}, "options", "lists the same option twice"),
     ({"type": "colour"}, "type", "Select a valid choice"),
 ])
-def test_invalid_settings_are_refused_at_their_field(admin, values, field_name, message):
+def test_invalid_settings_are_refused_at_their_field(system_admin, values, field_name, message):
     """Each bad value is named next to its field with the CLI's message; nothing is saved."""
     before = ProfileField.objects.count()
 
-    response = admin.post("/admin/fields/add", form(**values))
+    response = system_admin.post("/admin/fields/add", form(**values))
 
     assert response.status_code == 200
     assert any(message in error for error in errors_of(response, field_name)), \
@@ -72,11 +72,11 @@ def test_invalid_settings_are_refused_at_their_field(admin, values, field_name, 
     assert ProfileField.objects.count() == before
 
 
-def test_every_bad_attribute_is_named_at_once(admin, subtree, make_directory):
+def test_every_bad_attribute_is_named_at_once(system_admin, subtree, make_directory):
     """A bad field attribute and a bad per-directory attribute both show, in one answer."""
     directory = make_directory(subtree)
 
-    response = admin.post("/admin/fields/add", form(
+    response = system_admin.post("/admin/fields/add", form(
         ldap_attribute="tele phone", **{f"attribute_{directory.pk}": "9lives"}))
 
     assert errors_of(response, "ldap_attribute")
@@ -93,12 +93,12 @@ def test_same_refusal_as_the_command_line(admin, cli):
     assert message in err
 
 
-def test_editing_a_field_keeps_its_key_and_sets_a_directory_override(admin, subtree,
+def test_editing_a_field_keeps_its_key_and_sets_a_directory_override(system_admin, subtree,
                                                                      make_directory):
     directory = make_directory(subtree)
     field = ProfileField.objects.get(key="title")
 
-    admin.post(f"/admin/fields/{field.pk}/", form(
+    system_admin.post(f"/admin/fields/{field.pk}/", form(
         key="renamed", label="Role", type="text", category="Work", ldap_attribute="title",
         **{f"attribute_{directory.pk}": "businessCategory"}))
 
@@ -108,17 +108,17 @@ def test_editing_a_field_keeps_its_key_and_sets_a_directory_override(admin, subt
         == "businessCategory"
 
 
-def test_emptying_a_directory_override_returns_to_the_field_attribute(admin, subtree,
+def test_emptying_a_directory_override_returns_to_the_field_attribute(system_admin, subtree,
                                                                       make_directory):
     directory = make_directory(subtree)
     field = ProfileField.objects.get(key="title")
     FieldAttributeOverride.objects.create(field=field, directory=directory,
                                           ldap_attribute="businessCategory")
-    page = admin.get(f"/admin/fields/{field.pk}/")
+    page = system_admin.get(f"/admin/fields/{field.pk}/")
     data = {k: v for k, v in page.context["form"].initial.items() if v not in (False, None)}
     data[f"attribute_{directory.pk}"] = ""
 
-    admin.post(f"/admin/fields/{field.pk}/", data)
+    system_admin.post(f"/admin/fields/{field.pk}/", data)
 
     assert not FieldAttributeOverride.objects.filter(field=field, directory=directory).exists()
 

@@ -23,6 +23,8 @@ from profilesync.ldapclient.errors import BindFailed, DirectoryError
 from profilesync.profiles.models import Profile
 from profilesync.sync.one_person import find_user_entry, store_entry
 
+from .deactivation import restore_login
+
 log = logging.getLogger(__name__)
 
 
@@ -64,7 +66,10 @@ class DirectoryBackend(BaseBackend):
         return store_entry(directory, entries[0])
 
     def get_user(self, user_id):
-        return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        """The signed-in login of a session, unless it or its profile is inactive: a sync
+        that deactivates the profile ends the session on the next request."""
+        return (get_user_model().objects.filter(pk=user_id, is_active=True)
+                .exclude(profile__active=False).first())
 
 
 def user_for_profile(profile: Profile):
@@ -86,6 +91,8 @@ def user_for_profile(profile: Profile):
         user.save()
         profile.user = user
         profile.save(update_fields=["user"])
-    if not profile.active or not user.is_active:
+    if not profile.active:
         return None
+    if not user.is_active and not restore_login(user):
+        return None  # deactivated by an operator, not by the directory
     return user

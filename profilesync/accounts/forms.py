@@ -18,7 +18,8 @@ class ThrottledLoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password") or ""
         address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        wait = throttle.seconds_until_allowed(username, address)
+        # Counted before the password is checked, so parallel guesses cannot outrun it.
+        wait = throttle.reserve_attempt(username, address)
         if wait:
             minutes = (wait + 59) // 60
             raise forms.ValidationError(
@@ -26,8 +27,7 @@ class ThrottledLoginForm(AuthenticationForm):
                 code="throttled")
         self.user_cache = authenticate(self.request, username=username, password=password)
         if self.user_cache is None:
-            throttle.record_failure(username, address)
             raise self.get_invalid_login_error()
         self.confirm_login_allowed(self.user_cache)
-        throttle.clear_failures(username)
+        throttle.attempt_succeeded(username, address)
         return self.cleaned_data

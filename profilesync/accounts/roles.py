@@ -2,15 +2,13 @@
 
 System Administrator = ``is_superuser``: everything, including directories, Data
 Sources and write-back. Administrator = ``is_staff``: fields and people. User:
-their own profile. Checks go through these functions, never through the flags.
+their own profile. Checks go through these functions or the permissions each role grants
+(``permissions.py``), never through the flags.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-
-from django.contrib.auth.decorators import user_passes_test
 
 
 class Role(enum.StrEnum):
@@ -46,6 +44,3 @@ def is_administrator(user) -> bool:
     return user.is_authenticated and role_of(user) in (Role.SYSTEM_ADMINISTRATOR,
                                                         Role.ADMINISTRATOR)
 
-
-system_administrator_required: Callable = user_passes_test(is_system_administrator)
-administrator_required: Callable = user_passes_test(is_administrator)

@@ -8,20 +8,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from profilesync.accounts.permissions import MANAGE_DIRECTORIES
 from profilesync.directories.connection_test import check_connection
 from profilesync.directories.models import Directory
 
-from .access import system_administrator_page
+from .access import admin_page
 from .directory_form import DirectoryForm
 
 
-@system_administrator_page
+@admin_page(MANAGE_DIRECTORIES)
 def directory_list(request: HttpRequest) -> HttpResponse:
     directories = Directory.objects.annotate(profile_count=Count("profiles"))
     return render(request, "adminpages/directory_list.html", {"directories": directories})
 
 
-@system_administrator_page
+@admin_page(MANAGE_DIRECTORIES)
 def directory_add(request: HttpRequest) -> HttpResponse:
     form = DirectoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -35,7 +36,7 @@ def directory_add(request: HttpRequest) -> HttpResponse:
     return render(request, "adminpages/directory_edit.html", {"form": form, "directory": None})
 
 
-@system_administrator_page
+@admin_page(MANAGE_DIRECTORIES)
 def directory_edit(request: HttpRequest, pk: int) -> HttpResponse:
     directory = get_object_or_404(Directory, pk=pk)
     form = DirectoryForm(request.POST or None, directory=directory)
@@ -53,7 +54,7 @@ def _setting_field(setting: str) -> tuple[str, str] | None:
     return (f"id_{name}", field.label or name.replace("_", " ").capitalize()) if field else None
 
 
-@system_administrator_page
+@admin_page(MANAGE_DIRECTORIES)
 @require_POST
 def directory_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Test the saved settings; htmx gets the steps, others the edit page with them."""

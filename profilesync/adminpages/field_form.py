@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db import transaction
 
+from profilesync.accounts.permissions import MAP_FIELDS
 from profilesync.accounts.roles import Role
 from profilesync.directories.models import Directory
 from profilesync.directories.validation import check_attribute_name
@@ -20,6 +21,7 @@ from profilesync.profiles.services import (
 from .service_forms import ServiceForm
 
 WRITE_BACK_LABEL = "Write data entered by the user into the corresponding LDAP attribute"
+MAP_FIELDS_ONLY = "Only a System Administrator changes where a field comes from."
 SETTINGS = ("label", "help_text", "category", "type", "options", "required",
             "shown_in_profile", "searchable", "ldap_attribute")
 
@@ -67,20 +69,23 @@ class ProfileFieldForm(ServiceForm):
         "is not read from any directory and people fill it in themselves.")
     write_back = forms.BooleanField(required=False, label=WRITE_BACK_LABEL)
 
-    def __init__(self, *args, field: ProfileField | None = None, may_change_write_back: bool,
-                 directories, **kwargs):
+    def __init__(self, *args, field: ProfileField | None = None, actor, directories, **kwargs):
         self.field = field
-        self.may_change_write_back = may_change_write_back
+        self.actor = actor
+        # Where a field comes from and whether it writes back: System Administrators only.
+        self.may_map = actor.has_perm(MAP_FIELDS)
         self.directories = list(directories)
         if field is not None:
             kwargs.setdefault("initial", _initial_of(field, self.directories))
         super().__init__(*args, **kwargs)
         if field is not None:
             del self.fields["key"]
-        if not may_change_write_back:
-            # A disabled field ignores whatever is posted: an Administrator's
-            # hand-made POST cannot change it either.
+        if not self.may_map:
+            # A disabled field ignores whatever is posted: an Administrator's hand-made
+            # POST cannot change it either (and the service refuses it again).
             self.fields["write_back"].disabled = True
+            self.fields["ldap_attribute"].disabled = True
+            self.fields["ldap_attribute"].help_text = MAP_FIELDS_ONLY
         overrides = {o.directory_id: o.ldap_attribute for o in field.overrides.all()} \
             if field is not None else {}
         for directory in self.directories:
@@ -89,7 +94,8 @@ class ProfileFieldForm(ServiceForm):
                 max_length=100, required=False, label=f"LDAP attribute in {directory.name}",
                 widget=forms.TextInput(attrs={
                     "placeholder": "not read from this directory" if unmapped
-                    else "same as the LDAP attribute"}))
+                    else "same as the LDAP attribute"}),
+                disabled=not self.may_map, help_text="" if self.may_map else MAP_FIELDS_ONLY)
 
     @property
     def attribute_fields(self):
@@ -114,14 +120,16 @@ class ProfileFieldForm(ServiceForm):
         options = {name: data[name] for name in SETTINGS}
         if data["visibility"]:  # absent from a hand-made POST: left as it is
             options["visible_to"] = VISIBLE_TO[data["visibility"]]
-        if self.may_change_write_back:
+        if self.may_map:
             options["write_back"] = data["write_back"]
+        else:
+            options.pop("ldap_attribute")
         try:
             with transaction.atomic():
                 if self.field is None:
-                    field = create_field(data["key"], options)
+                    field = create_field(data["key"], options, actor=self.actor)
                 else:
-                    field = update_field(self.field, options)
+                    field = update_field(self.field, options, actor=self.actor)
                 self._save_overrides(field)
         except InvalidSetting as exc:
             self.add_setting_error(exc)
@@ -133,10 +141,14 @@ class ProfileFieldForm(ServiceForm):
             name = attribute_field_name(directory)
             if name not in self.changed_data:
                 continue
-            if self.cleaned_data[name]:
-                update_field(field, {"ldap_attribute": self.cleaned_data[name]}, directory=directory)
-            else:
-                remove_attribute_override(field, directory)
+            try:
+                if self.cleaned_data[name]:
+                    update_field(field, {"ldap_attribute": self.cleaned_data[name]},
+                                 directory=directory, actor=self.actor)
+                else:
+                    remove_attribute_override(field, directory, actor=self.actor)
+            except InvalidSetting as exc:
+                raise InvalidSetting(name, exc.message) from None
 
 
 def _initial_of(field: ProfileField, directories) -> dict:

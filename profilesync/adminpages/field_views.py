@@ -8,13 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from profilesync.accounts.roles import is_system_administrator
+from profilesync.accounts.permissions import MANAGE_FIELDS
 from profilesync.directories.models import Directory
 from profilesync.profiles.field_order import move_field
 from profilesync.profiles.models import Profile, ProfileField
 from profilesync.sync.models import DataSourceSettings
 
-from .access import administrator_page
+from .access import admin_page
 from .field_form import WRITE_BACK_LABEL, ProfileFieldForm
 
 
@@ -27,16 +27,15 @@ def _fields():
     return ProfileField.objects.annotate(override_count=Count("overrides")).order_by("position", "key")
 
 
-@administrator_page
+@admin_page(MANAGE_FIELDS)
 def field_list(request: HttpRequest) -> HttpResponse:
     return render(request, "adminpages/field_list.html", {
         "fields": _fields(), "write_back_enabled": write_back_enabled_globally()})
 
 
 def _edit_page(request: HttpRequest, field: ProfileField | None) -> HttpResponse:
-    may_change_write_back = is_system_administrator(request.user)
     form = ProfileFieldForm(request.POST or None, field=field, directories=Directory.objects.all(),
-                            may_change_write_back=may_change_write_back)
+                            actor=request.user)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         if saved is not None:
@@ -47,21 +46,21 @@ def _edit_page(request: HttpRequest, field: ProfileField | None) -> HttpResponse
     return render(request, "adminpages/field_edit.html", {
         "form": form, "field": field, "categories": categories,
         "write_back_label": WRITE_BACK_LABEL, "write_back_enabled": write_back_enabled_globally(),
-        "may_change_write_back": may_change_write_back,
+        "may_change_write_back": form.may_map,
     })
 
 
-@administrator_page
+@admin_page(MANAGE_FIELDS)
 def field_add(request: HttpRequest) -> HttpResponse:
     return _edit_page(request, None)
 
 
-@administrator_page
+@admin_page(MANAGE_FIELDS)
 def field_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit_page(request, get_object_or_404(ProfileField, pk=pk))
 
 
-@administrator_page
+@admin_page(MANAGE_FIELDS)
 @require_POST
 def field_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a field one place up or down; htmx gets the table back, others the page."""
@@ -72,7 +71,7 @@ def field_move(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("admin-fields")
 
 
-@administrator_page
+@admin_page(MANAGE_FIELDS)
 def field_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST deletes. Values stay in profiles but are not shown."""
     field = get_object_or_404(ProfileField, pk=pk)

@@ -11,11 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from profilesync.accounts.permissions import MANAGE_ROLES
 from profilesync.accounts.role_changes import change_role, roles_assignable_by
 from profilesync.accounts.roles import Role, role_of
 from profilesync.errors import InvalidSetting
 
-from .access import administrator_page
+from .access import admin_page
 
 PAGE_SIZE = 50
 
@@ -34,12 +35,12 @@ def _page(request: HttpRequest, errors: dict[int, str] | None = None) -> HttpRes
         "page": page, "rows": rows, "query": query, "roles": list(Role)})
 
 
-@administrator_page
+@admin_page(MANAGE_ROLES)
 def people_roles(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-@administrator_page
+@admin_page(MANAGE_ROLES)
 @require_POST
 def change_user_role(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=pk)

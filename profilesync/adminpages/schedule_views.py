@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from profilesync.accounts.permissions import RUN_SYNC
 from profilesync.errors import InvalidSetting
 from profilesync.scheduling.clock import database_now
 from profilesync.scheduling.cron import EXAMPLE, parse
@@ -17,7 +18,7 @@ from profilesync.scheduling.jobs import BULK_PROFILE_UPDATE, JOBS, LDAP_RECONCIL
 from profilesync.scheduling.schedules import local_zone, next_due_times, schedule_of, set_schedule
 from profilesync.sync.models import SyncMode, SyncRun
 
-from .access import system_administrator_page
+from .access import admin_page
 
 NEXT_COUNT = 5
 
@@ -71,12 +72,12 @@ def _page(request: HttpRequest, bound: dict | None = None) -> HttpResponse:
                   {"panels": panels, "time_zone": str(local_zone())})
 
 
-@system_administrator_page
+@admin_page(RUN_SYNC)
 def schedule_page(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-@system_administrator_page
+@admin_page(RUN_SYNC)
 @require_POST
 def schedule_save(request: HttpRequest, name: str) -> HttpResponse:
     job = _job(name)
@@ -92,7 +93,7 @@ def schedule_save(request: HttpRequest, name: str) -> HttpResponse:
     return _page(request, {job.name: form})
 
 
-@system_administrator_page
+@admin_page(RUN_SYNC)
 @require_POST
 def schedule_run_now(request: HttpRequest, name: str) -> HttpResponse:
     """Queue the job's task for the next free worker, as its schedule would."""

@@ -1,6 +1,17 @@
-from django.urls import path
+"""Every page of the administration area, under /admin/, each guarded by access.admin_page."""
 
-from . import directory_views, field_views, role_views, schedule_views
+from django.urls import include, path
+
+from . import (
+    audit_views,
+    data_sources_views,
+    directory_views,
+    field_views,
+    role_views,
+    schedule_views,
+    sync_views,
+    write_test_views,
+)
 
 urlpatterns = [
     path("fields/", field_views.field_list, name="admin-fields"),
@@ -17,4 +28,13 @@ urlpatterns = [
     path("schedule/", schedule_views.schedule_page, name="admin-schedule"),
     path("schedule/<str:name>/", schedule_views.schedule_save, name="admin-schedule-save"),
     path("schedule/<str:name>/run", schedule_views.schedule_run_now, name="admin-schedule-run"),
+    path("data-sources/", data_sources_views.data_sources, name="data-sources"),
+    path("data-sources/check-pattern/<int:pk>", data_sources_views.check_directory_pattern,
+         name="check-pattern"),
+    path("data-sources/test-write", write_test_views.write_test_panel, name="write-test-panel"),
+    path("sync/", sync_views.sync_report, name="sync-report"),
+    path("sync/run-now", sync_views.run_now, name="sync-run-now"),
+    path("sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),
+    path("write-back/audit", audit_views.audit_log, name="write-audit"),
+    path("notifications/", include("profilesync.adminpages.notification_views")),
 ]

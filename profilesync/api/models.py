@@ -20,6 +20,9 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token")
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="After this the token no longer works; "
+                                      "empty: until revoked")
 
     class Meta:
         ordering = ["user_id", "created_at"]

@@ -24,7 +24,7 @@ from profilesync.writeback.rules import (
     writeback_enabled_globally,
 )
 
-from .models import FieldAttributeOverride, Profile, ProfileField
+from .models import FieldAttributeOverride, FieldType, Profile, ProfileField
 
 # The same reason said once for a list of locked fields.
 _PLURAL_REASONS = {
@@ -98,6 +98,17 @@ def can_see_field(user, field: ProfileField, profile: Profile) -> bool:
     if profile.user_id is not None and profile.user_id == user.pk:
         return True
     return is_administrator(user) or role_of(user).value in field.visible_to
+
+
+def can_see_picture(user, profile: Profile, fields: list[ProfileField] | None = None) -> bool:
+    """Whether ``user`` sees ``profile``'s picture: every picture field is shown on profiles
+    and visible to them, the profile page's own rule (``display.profile_view``), so the
+    picture's address (ids are sequential) serves no one the page hides it from."""
+    if fields is None:
+        fields = list(ProfileField.objects.filter(type=FieldType.PICTURE))
+    pictures = [field for field in fields if field.type == FieldType.PICTURE]
+    return all(field.shown_in_profile and can_see_field(user, field, profile)
+               for field in pictures)
 
 
 def visibility_note(field: ProfileField) -> str:

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
+from profilesync.accounts.permissions import MAP_FIELDS
 from profilesync.accounts.roles import Role
 from profilesync.directories.models import Directory
+from profilesync.directories.secret_attributes import refuse_secret_attribute
 from profilesync.directories.validation import check_attribute_name
 from profilesync.errors import InvalidSetting
 
@@ -56,6 +58,9 @@ def _apply(field: ProfileField, options: dict[str, Any]) -> None:
     if options.get("ldap_attribute") is not None:
         changes["ldap_attribute"] = check_attribute_name(options["ldap_attribute"],
                                                          "ldap_attribute")
+        if changes["ldap_attribute"] != field.ldap_attribute:
+            refuse_secret_attribute(changes["ldap_attribute"], "ldap_attribute",
+                                    Directory.objects.all())
     if options.get("visible_to") is not None:
         changes["visible_to"] = check_visible_to(options["visible_to"])
     field_type = changes.get("type", field.type)
@@ -73,9 +78,32 @@ def _apply(field: ProfileField, options: dict[str, Any]) -> None:
         setattr(field, name, value)
 
 
+def check_may_map(actor, field: ProfileField | None, options: dict[str, Any],
+                  directory: Directory | None = None) -> None:
+    """Refuse ``actor`` (a web login; None: the operator's CLI) a change of where a field
+    comes from or whether it writes back, unless they are a System Administrator.
+
+    A field's LDAP attribute decides what everyone sees and, with write-back, what
+    everyone may write, so it is as strong as write-back itself.
+    """
+    if actor is None or actor.has_perm(MAP_FIELDS):
+        return
+    current_attribute = field.ldap_attribute if field is not None else ""
+    changes_source = (directory is not None or (
+        options.get("ldap_attribute") is not None
+        and options["ldap_attribute"].strip() != current_attribute))
+    changes_write_back = (options.get("write_back") is not None
+                          and bool(options["write_back"]) != (field.write_back if field else False))
+    if changes_source or changes_write_back:
+        setting = "write_back" if changes_write_back and not changes_source else "ldap_attribute"
+        raise InvalidSetting(setting, "only a System Administrator changes a field's LDAP "
+                             "attribute, its per-directory attributes or its write-back")
+
+
 @transaction.atomic
-def create_field(key: str, options: dict[str, Any]) -> ProfileField:
+def create_field(key: str, options: dict[str, Any], *, actor=None) -> ProfileField:
     check_key(key)
+    check_may_map(actor, None, options)
     if ProfileField.objects.filter(key=key).exists():
         raise InvalidSetting("key", f"a field {key!r} exists; use `field set {key}`")
     if not options.get("label"):
@@ -88,10 +116,16 @@ def create_field(key: str, options: dict[str, Any]) -> ProfileField:
 
 @transaction.atomic
 def update_field(field: ProfileField, options: dict[str, Any],
-                 directory: Directory | None = None) -> ProfileField:
-    """Change a field; with ``directory``, ``ldap_attribute`` sets that directory's override."""
+                 directory: Directory | None = None, *, actor=None) -> ProfileField:
+    """Change a field; with ``directory``, ``ldap_attribute`` sets that directory's override.
+
+    ``actor``: the web login asking (see :func:`check_may_map`); None for the CLI.
+    """
+    check_may_map(actor, field, options, directory if options.get("ldap_attribute") is not None
+                  else None)
     if directory is not None and options.get("ldap_attribute") is not None:
         attribute = check_attribute_name(options["ldap_attribute"], "ldap_attribute")
+        refuse_secret_attribute(attribute, "ldap_attribute", [directory])
         FieldAttributeOverride.objects.update_or_create(
             field=field, directory=directory, defaults={"ldap_attribute": attribute}
         )
@@ -107,6 +141,8 @@ def attribute_for(field: ProfileField, directory: Directory) -> str:
     return override.ldap_attribute if override is not None else field.ldap_attribute
 
 
-def remove_attribute_override(field: ProfileField, directory: Directory) -> None:
+def remove_attribute_override(field: ProfileField, directory: Directory, *,
+                              actor=None) -> None:
     """Let ``directory`` feed ``field`` from the field's own LDAP attribute again."""
+    check_may_map(actor, field, {}, directory)
     FieldAttributeOverride.objects.filter(field=field, directory=directory).delete()

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from profilesync.api.models import ApiToken
-from profilesync.api.tokens import issue_token, revoke_token
+from profilesync.api.tokens import EXPIRES_EXAMPLES, issue_token, parse_expiry, revoke_token
+from profilesync.errors import InvalidSetting
 from profilesync.management.base import ProfilesyncCommand, usage_error
 
 
@@ -20,6 +21,9 @@ class Command(ProfilesyncCommand):
         create = actions.add_parser("create", help="make a token and print it (once)")
         create.add_argument("username")
         create.add_argument("--name", required=True, help="what the token is for")
+        create.add_argument("--expires", metavar="WHEN",
+                            help=f"when it stops working, {EXPIRES_EXAMPLES}; "
+                                 "default: until revoked or the person's access ends")
         listing = actions.add_parser("list", help="list tokens (never the tokens themselves)")
         listing.add_argument("username", nargs="?")
         listing.add_argument("--json", action="store_true")
@@ -37,12 +41,19 @@ class Command(ProfilesyncCommand):
                               "first login (`profilesync account list`)")
         return user
 
-    def handle_create(self, username: str, name: str, **options) -> None:
+    def handle_create(self, username: str, name: str, expires: str | None = None,
+                      **options) -> None:
         user = self._login(username)
         if not user.is_active:
             raise usage_error(f"login {username!r} is deactivated; a token would not work")
-        _, token = issue_token(user, name)
+        try:
+            expires_at = parse_expiry(expires) if expires else None
+        except InvalidSetting as exc:
+            raise usage_error(f"--expires: {exc.message}") from None
+        row, token = issue_token(user, name, expires_at)
         self.stderr.write("Keep this token now: it is not stored and cannot be shown again.")
+        if row.expires_at:
+            self.stderr.write(f"It works until {_moment(row.expires_at)}.")
         self.stdout.write(token)
 
     def handle_list(self, username: str | None = None, json: bool = False, **options) -> None:
@@ -50,16 +61,17 @@ class Command(ProfilesyncCommand):
         if username:
             tokens = tokens.filter(user=self._login(username))
         rows = [{"username": t.user.username, "prefix": t.prefix, "name": t.name,
-                 "created_at": timezone.localtime(t.created_at).isoformat(timespec="seconds"),
-                 "last_used_at": (timezone.localtime(t.last_used_at).isoformat(timespec="seconds")
-                                  if t.last_used_at else None)}
+                 "created_at": _moment(t.created_at),
+                 "last_used_at": _moment(t.last_used_at) if t.last_used_at else None,
+                 "expires_at": _moment(t.expires_at) if t.expires_at else None}
                 for t in tokens]
         if json:
             self.stdout.write(_dumps(rows))
             return
         for row in rows:
             self.stdout.write(f"{row['username']}\t{row['prefix']}…\t{row['name']}\t"
-                              f"created {row['created_at']}\tlast used {row['last_used_at'] or 'never'}")
+                              f"created {row['created_at']}\tlast used {row['last_used_at'] or 'never'}"
+                              f"\texpires {row['expires_at'] or 'never'}")
 
     def handle_revoke(self, username: str, prefix: str, **options) -> None:
         deleted = revoke_token(self._login(username), prefix)
@@ -67,6 +79,10 @@ class Command(ProfilesyncCommand):
             raise usage_error(f"prefix: no token of {username!r} starts with {prefix!r} "
                               "(give at least the 8 characters `token list` shows)")
         self.stdout.write(f"revoked {deleted} token{'s' if deleted != 1 else ''}")
+
+
+def _moment(value) -> str:
+    return timezone.localtime(value).isoformat(timespec="seconds")
 
 
 def _dumps(value: object) -> str:

@@ -37,6 +37,9 @@ from .index import FTS_TABLE, PG_VECTOR, PROFILE_TABLE, SORT_INDEX
 from .text import ACTIVE_TOKEN, filter_token
 
 COUNT_LIMIT = 5000
+# No page starts further in than this: far past any directory, and far below the
+# 64-bit OFFSET the databases accept (?page=9223372036854775807 answered 500).
+MAX_OFFSET = 10**9
 # SQLite: at most this many matches are sorted; more are found by walking the name order.
 SQLITE_SORT_LIMIT = 500
 MIN_WALK_ROWS = 10_000
@@ -97,7 +100,7 @@ class ResultPage:
 
 def search_people(criteria: Criteria, page_number: int = 1, page_size: int = 48) -> ResultPage:
     page_number = max(1, page_number)
-    offset = (page_number - 1) * page_size
+    offset = min((page_number - 1) * page_size, MAX_OFFSET)
     if criteria.is_listing:
         ids, total, exact = _listing(criteria, offset, page_size + 1)
     else:

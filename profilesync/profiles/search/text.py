@@ -1,7 +1,7 @@
 """From a profile's names and values to the two columns a search reads; from typed text to words.
 
 ``search_text`` holds the words of the person's names and of every searchable
-field that everyone may see, names first, each once, joined by single spaces;
+field that everyone may see on profile pages, names first, each once, joined by single spaces;
 then one filter token per value of every filterable (select or multi-select)
 field. A search for ``ann eng`` asks the index for profiles having a word that
 starts with ``ann`` and one that starts with ``eng``; a filter asks for an exact
@@ -110,7 +110,8 @@ class SearchFields:
         for field in fields:
             if field.type == "picture" or not visible_to_everyone(field):
                 continue
-            if field.searchable:
+            if field.searchable and field.shown_in_profile:
+                # A field no profile page shows must not be found through its words either.
                 word_keys.append(field.key)
             if field.type in SELECT_TYPES and field.shown_in_profile:
                 filter_keys.append(field.key)
