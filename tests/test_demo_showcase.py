@@ -31,13 +31,24 @@ def test_generated_org_chart_is_a_believable_tree():
 
 @pytest.fixture
 def demo(tmp_path, wait_for):
+    yield from _run_demo(tmp_path, wait_for, "openldap", 40)
+
+
+@pytest.fixture
+def ad_demo(samba_dc, tmp_path, wait_for):
+    """The AD demo (``samba_dc`` only ensures the machine can run a DC; the demo has its own)."""
+    yield from _run_demo(tmp_path, wait_for, "ad", 6)
+
+
+def _run_demo(tmp_path, wait_for, kind: str, people: int):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROFILESYNC_")}
     env.update(PROFILESYNC_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
     log_path = tmp_path / "demo.log"
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "profilesync.cli", "demo", "--people", "40",
+            [sys.executable, "-m", "profilesync.cli", "demo", "--directory", kind,
+             "--people", str(people),
              "--bind", f"127.0.0.1:{port}", "--workers", "1"],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
@@ -46,7 +57,7 @@ def demo(tmp_path, wait_for):
         return "Stop with Ctrl-C." in log_path.read_text()
 
     try:
-        wait_for(running, what="the demo to serve", timeout=120)
+        wait_for(running, what="the demo to serve", timeout=240)
 
         def login_page_status() -> int | None:
             try:
@@ -102,3 +113,17 @@ def test_demo_person_edits_a_field_and_it_lands_in_the_directory(demo, page, scr
     page.wait_for_selector("h1:has-text('')")
     main = page.text_content("main")
     assert "About me" in main and "Skills" in main
+
+
+def test_ad_demo_people_have_managers_and_write_back(ad_demo, page):
+    """On the Active Directory demo too: a person's manager is the CEO, and write-back is on."""
+    url, output = ad_demo
+    assert "write-back switched on globally and for title, phone, picture" in output
+    page.goto(f"{url}/login/")
+    page.fill("#id_username", "user000001")
+    page.fill("#id_password", "Demo-pass-2026")
+    page.click("button[type=submit]")
+    page.click("text=My profile")
+    page.wait_for_load_state("load")
+    main = page.text_content("main")
+    assert "Reporting lines" in main and "Chief Executive Officer" in main
