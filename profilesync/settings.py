@@ -145,6 +145,10 @@ LOGGING = {
 # LDAP page size unless a directory sets its own.
 PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", "1000"))
 
+# How long the change history (per person: what each run changed, own edits and their
+# write-back outcome) is kept; older rows are pruned by the change_history_prune job.
+PROFILESYNC_CHANGE_HISTORY_DAYS = int(os.environ.get("PROFILESYNC_CHANGE_HISTORY_DAYS", "90"))
+
 # When a directory tells us neither its time (currentTime) nor its latest write
 # (contextCSN), an incremental watermark is taken from this server's clock minus
 # this margin, so clock skew up to the margin cannot hide a change.
