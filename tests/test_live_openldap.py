@@ -241,3 +241,25 @@ def test_live_switched_off_stops_the_listener(slapd, directory, start_worker, wa
     assert cli("directory", "set", directory.name, "--live", "on")[0] == 0
     wait_for(lambda: title_of(directory, "ann") == "Changed while off", what="the change")
     wait_connected(directory, wait_for, worker)
+
+
+def test_a_change_waits_for_a_run_writing_the_directory(slapd, directory, start_worker, wait_for):
+    """While a sync run holds the sync lease (it is writing), a pushed change waits and the
+    state says for whom; once the run is done the change is applied."""
+    from datetime import timedelta
+
+    from profilesync.scheduling.exclusive import SYNC_LEASE
+    from profilesync.scheduling.lease import acquire, release
+
+    worker = start_worker("w1")
+    wait_connected(directory, wait_for, worker)
+    run_lease = acquire(SYNC_LEASE, "schedule on testhost pid 1", duration=timedelta(minutes=5))
+    try:
+        slapd.modify(dn("ann"), {"title": ["After the run"]})
+        wait_for(lambda: "waits for the sync run held by schedule on testhost pid 1"
+                 in listener(directory).message, what="the listener to say it waits")
+        assert title_of(directory, "ann") == "Engineer"
+    finally:
+        release(run_lease)
+    wait_for(lambda: title_of(directory, "ann") == "After the run", what="the change after the run")
+    wait_for(lambda: "waits" not in listener(directory).message, what="the message to clear")

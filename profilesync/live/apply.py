@@ -73,7 +73,8 @@ class Applied:
     run_id: int | None
 
 
-def wait_for_scheduled_run(stop: Callable[[], bool], *, every: float = 0.2) -> None:
+def wait_for_scheduled_run(stop: Callable[[], bool], *, every: float = 0.2,
+                           waiting: Callable[[str], None] | None = None) -> None:
     """Return once no run holds the sync lease (or ``stop()``): a live change waits for a run.
 
     A run writing the directory holds its transaction for the whole part; a
@@ -81,10 +82,14 @@ def wait_for_scheduled_run(stop: Callable[[], bool], *, every: float = 0.2) -> N
     Waiting costs the change at most one run's length; the run's own
     incremental search sees the change too, so nothing is lost either way.
     """
+    told = False
     while not stop():
         state = read_lease(SYNC_LEASE)
         if not state.held or state.expired(database_now()):
             return
+        if waiting is not None and not told:
+            waiting(f"a change waits for the sync run held by {state.holder} to finish")
+            told = True
         time.sleep(every)
 
 

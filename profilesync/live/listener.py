@@ -225,7 +225,17 @@ class Listener(threading.Thread):
     # -- shared -------------------------------------------------------------
 
     def _apply(self, directory: Directory, changes: Changes) -> None:
-        wait_for_scheduled_run(lambda: self.stopping)
+        row = LiveListener.objects.filter(directory=directory).first()
+        before = (row.state, row.message) if row is not None else None
+        waited: list[str] = []
+
+        def say_waiting(message: str) -> None:
+            waited.append(message)
+            self._set(row.state if row is not None else LiveState.CONNECTED, message=message)
+
+        wait_for_scheduled_run(lambda: self.stopping, waiting=say_waiting)
+        if waited and before is not None:
+            self._set(before[0], message=before[1])
         if self.stopping:
             raise ListenerStopped()
         applied = apply_changes(directory, changes, fence_check=self._check_fence)
