@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "profilesync.scheduling",
     "profilesync.adminpages",
     "profilesync.monitoring",
+    "profilesync.live",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PROFILESYNC_SYNC_LEASE_SECONDS = float(os.environ.get("PROFILESYNC_SYNC_LEASE_SECONDS", "600"))
 PROFILESYNC_SYNC_LEASE_RENEW_SECONDS = float(
     os.environ.get("PROFILESYNC_SYNC_LEASE_RENEW_SECONDS", "60"))
+# Live updates (profilesync.live): a listener's lease, taken over this long after its
+# worker dies, and how often the holder renews it.
+PROFILESYNC_LIVE_LEASE_SECONDS = float(os.environ.get("PROFILESYNC_LIVE_LEASE_SECONDS", "30"))
+PROFILESYNC_LIVE_LEASE_RENEW_SECONDS = float(
+    os.environ.get("PROFILESYNC_LIVE_LEASE_RENEW_SECONDS", "5"))
+# How often each worker looks for directories whose listener nobody runs.
+PROFILESYNC_LIVE_CHECK_SECONDS = float(os.environ.get("PROFILESYNC_LIVE_CHECK_SECONDS", "5"))
 # How often each worker's scheduler looks for a due slot (`profilesync worker --schedule-interval`).
 PROFILESYNC_SCHEDULER_INTERVAL_SECONDS = float(
     os.environ.get("PROFILESYNC_SCHEDULER_INTERVAL_SECONDS", "10"))

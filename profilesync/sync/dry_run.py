@@ -92,8 +92,7 @@ def _line(change: PersonChange) -> dict:
             "action": change.action, "fields": change.fields}
 
 
-def weigh_guard(directory: Directory, counts: ImportCounts, active_at_start: int, *,
-                force: bool) -> dict:
+def weigh_guard(directory: Directory, counts: ImportCounts, *, force: bool) -> dict:
     """The guard's verdict on a part, without stopping it.
 
     ``share``: the share of active users the part deactivates (with the last 24
@@ -101,6 +100,7 @@ def weigh_guard(directory: Directory, counts: ImportCounts, active_at_start: int
     against. ``tripped`` is False when ``force`` would let the run pass.
     """
     count = len(set(counts.deactivated_pks))
+    active_at_start = guard.active_at_start(directory, counts)
     verdict = {
         "tripped": False,
         "share": round(count / active_at_start, 4) if active_at_start else float(bool(count)),
@@ -109,7 +109,7 @@ def weigh_guard(directory: Directory, counts: ImportCounts, active_at_start: int
         "message": "",
     }
     try:
-        guard.check(directory, counts, active_at_start, force=False)
+        guard.check(directory, counts, force=False)
     except DeactivationGuardTripped as exc:
         if exc.limit == "24h":
             earlier = guard.deactivated_in_window(directory)

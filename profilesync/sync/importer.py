@@ -111,9 +111,10 @@ class KnownProfiles:
     second entry with the same ID. A first import (nothing stored) asks the
     database nothing per page.
 
-    ``sweep`` (default) also counts the active profiles at the start, the
-    deactivation guard's base; an incremental pass or a single person passes
-    ``sweep=False``. ``preload`` is its former name, still accepted.
+    ``sweep`` says whether the pass will ask for :meth:`unseen_active_pks`
+    (a full pass) or not (an incremental pass, a single person); the guard's
+    base is counted by :mod:`.guard` when the directory's part begins.
+    ``preload`` is its former name, still accepted.
     """
 
     def __init__(self, directory: Directory, *, sweep: bool = True, preload: bool | None = None):
@@ -121,9 +122,7 @@ class KnownProfiles:
         self.by_unique_id: dict[str, KnownProfile] = {}
         stored = Profile.objects.filter(directory=directory)
         self.max_pk_at_start: int = stored.aggregate(m=models.Max("pk"))["m"] or 0
-        sweep = sweep if preload is None else preload
-        self.active_at_start: int | None = (
-            stored.filter(active=True).count() if sweep and self.max_pk_at_start else 0)
+        self.sweep = sweep if preload is None else preload
         self.seen_count = 0
         self._seen_pks = bytearray()
         self._created = CompactIdSet()
@@ -170,11 +169,6 @@ class KnownProfiles:
     def _was_seen(self, pk: int) -> bool:
         byte, bit = divmod(pk, 8)
         return byte < len(self._seen_pks) and bool(self._seen_pks[byte] & (1 << bit))
-
-    @property
-    def active_count(self) -> int:
-        """Active profiles when the pass began (the deactivation guard's base)."""
-        return self.active_at_start or 0
 
     def unseen_active_pks(self) -> list[int]:
         """Profiles active now that existed when the pass began and no entry claimed."""

@@ -176,16 +176,14 @@ def _sync_one(run: SyncRun, directory: Directory, mode: str, mode_reason: str,
                                  progress=partial(progress, directory.name),
                                  counts=ImportCounts(history=change_history.ChangeLog(
                                      run.pk, directory.pk, directory.name)))
-            active_at_start = guard.active_count(directory)
             _run_passes(part, state, mode, result)
             change_history.merge_duplicates(part.counts.history, part.counts)
             if guards is not None:
                 from .dry_run import weigh_guard
 
-                guards[directory.name] = weigh_guard(directory, part.counts, active_at_start,
-                                                     force=force)
+                guards[directory.name] = weigh_guard(directory, part.counts, force=force)
             else:
-                guard.check(directory, part.counts, active_at_start, force=force)
+                guard.check(directory, part.counts, force=force)
             fence.check()  # a run that lost its lease rolls back here (fence.RunSuperseded)
             state.last_success_at = timezone.now()
             state.save()
