@@ -19,6 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from profilesync.profiles.models import Profile
+from profilesync.profiles.services import create_field
 from profilesync.scheduling.jobs import JOBS
 from profilesync.sync import history
 from profilesync.sync.datasources import set_setting
@@ -272,4 +273,27 @@ def test_person_updated_then_deleted_within_one_run_is_one_row_counted_once(
     assert row.fields == {"title": {"old": "Engineer", "new": "Team Lead"},
                           "active": {"old": True, "new": False}}
     assert (result.updated, result.deactivated) == (0, 1)
+    assert_counts_match_rows(result)
+
+
+def test_field_fill_records_the_values_it_fills(subtree, make_directory):
+    """A field added while incremental sync is on is filled for everyone at the next run:
+    each person who got a value has an update row with that field, and the counts agree."""
+    ann = subtree.add_person("ann", title="Engineer", roomNumber="R-1")
+    subtree.add_person("ben", title="Engineer", roomNumber="R-2")
+    subtree.add_person("cid", title="Engineer")
+    directory = make_directory(subtree)
+    set_setting("incremental_sync", "on")
+    run_sync([directory])
+    create_field("room", {"label": "Room", "type": "text", "ldap_attribute": "roomNumber"})
+    subtree.modify(ann, title="Lead")
+
+    report = run_sync([directory])
+
+    (result,) = report.results
+    assert result.fields_filled == ["room"]
+    rows = {c.username: c.fields for c in PersonChange.objects.filter(run=report.run)}
+    assert rows == {"ann": {"title": {"old": "Engineer", "new": "Lead"},
+                            "room": {"old": None, "new": "R-1"}},
+                    "ben": {"room": {"old": None, "new": "R-2"}}}
     assert_counts_match_rows(result)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from profilesync.profiles.models import Profile
@@ -147,8 +148,6 @@ def merge_duplicates(log: ChangeLog | None, counts) -> int:
     if log is None:
         return 0
     mine = PersonChange.objects.filter(run_id=log.run_id, directory_id=log.directory_id)
-    from django.db.models import Count
-
     twice = list(mine.values("unique_id").annotate(n=Count("id")).filter(n__gt=1)
                  .values_list("unique_id", flat=True))
     merged = 0

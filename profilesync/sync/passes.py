@@ -40,6 +40,7 @@ from .importer import (
     write_plan,
 )
 from .mapping import lower_keys, map_entry
+from .models import ChangeAction
 from .writer import update_values
 
 # Generalized time in UTC: understood by every directory measured (RECIPES.md),
@@ -163,7 +164,7 @@ def field_fill_pass(p: DirectoryPass, fields: list[MappedField]) -> None:
             merged.update({k: fresh[k] for k in keys if k in fresh})
             if merged != values:
                 changed.append((pk, merged))
-                noted.append(change_history.Change(unique_id, username, "update",
+                noted.append(change_history.Change(unique_id, username, ChangeAction.UPDATE,
                                                    change_history.value_changes(values, merged)))
         update_values(changed)
         change_history.record_changes(p.counts.history, noted)
