@@ -152,3 +152,27 @@ def test_data_sources_page_saves_through_the_cli_service(monkeypatch, fresh_inst
     assert ("writeback_enabled", "on") in calls and ("incremental_sync", "on") in calls
     assert ("last_ldap_sync_date", "01-03-2026 08:00:00") in calls
     assert cli("settings", "get", "writeback_enabled")[1].strip() == "on"
+
+
+def test_an_upgrade_drops_the_words_of_hidden_fields_already_stored(ursula, django_user_model):
+    """Search texts stored before the fix still held the hidden field's words; the
+    upgrade's migration recomputes them."""
+    import importlib
+
+    from django.apps import apps
+
+    from profilesync.profiles.search.text import SearchFields, search_columns
+
+    # As an older version stored it: the hidden field's words in the search text.
+    old = SearchFields(word_keys=("staff_number",))
+    text, _ = search_columns(ursula.display_name, ursula.username, ursula.values,
+                             ursula.local_values, old)
+    Profile.objects.filter(pk=ursula.pk).update(search_text=text)
+    client, _ = signed_in(django_user_model, Role.USER)
+    assert found(client, "zq7731") == ["Ursula Unger"]
+
+    importlib.import_module(
+        "profilesync.accounts.migrations.0002_hidden_fields_out_of_search"
+    ).drop_hidden_words(apps, None)
+
+    assert found(client, "zq7731") == []
