@@ -256,8 +256,16 @@ def test_a_directory_with_live_off_is_not_down(smtp, slapd, directory, make_dire
         "[profilesync] PROBLEM: Live updates down in directory corp"]
 
 
-def test_a_bad_down_setting_is_named_at_start():
+def test_a_bad_down_setting_is_named_and_the_rules_still_run(smtp, make_directory):
+    """A typo is named by the checks with the fix; evaluation goes on with the default, so the
+    other alerts (here a failed run) still reach the operator."""
+    directory = make_directory(None, name="gone", urls=["ldap://127.0.0.1:1"])
+    run_sync([directory], mode="full")
     with override_settings(PROFILESYNC_ALERT_LIVE_DOWN_SECONDS="ten minutes"):
         errors = [e for e in check_monitoring_settings() if e.id == "monitoring.E006"]
+        evaluate()
+
     assert len(errors) == 1 and isinstance(errors[0], Error)
     assert "PROFILESYNC_ALERT_LIVE_DOWN_SECONDS is 'ten minutes'" in errors[0].msg
+    assert "number of seconds" in errors[0].msg
+    assert smtp.subjects() == ["[profilesync] PROBLEM: Sync failed in directory gone"]

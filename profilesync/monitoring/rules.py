@@ -19,6 +19,7 @@ in a sentence an operator can act on, and the page to open.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from django.db.models import Count, Min
 from django.urls import NoReverseMatch, reverse
 
 from .guard_trips import guard_trip
+
+log = logging.getLogger(__name__)
 
 RULE_TITLES = {
     "test": "Test alert",
@@ -183,9 +186,15 @@ def old_pending_writes(now: datetime) -> list[Condition]:
 
 
 def live_listeners_down(now: datetime) -> list[Condition]:
-    from .live_listeners import down_threshold, listener_views
+    from django.core.exceptions import ImproperlyConfigured
 
-    threshold = down_threshold()
+    from .live_listeners import DEFAULT_DOWN_SECONDS, down_threshold, listener_views
+
+    try:
+        threshold = down_threshold()
+    except ImproperlyConfigured as exc:  # named by `profilesync check`; the other rules still run
+        log.error("%s; using %g s", exc, DEFAULT_DOWN_SECONDS)
+        threshold = timedelta(seconds=DEFAULT_DOWN_SECONDS)
     if threshold is None:
         return []
     conditions = []
