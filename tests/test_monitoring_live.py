@@ -28,13 +28,14 @@ from profilesync.monitoring.models import Incident
 from profilesync.sync.runner import run_sync
 from profilesync.testing.ldif import PEOPLE_OU, person_ldif
 from profilesync.testing.live import WorkerProcess
-from profilesync.testing.monitoring_servers import SmtpServer
+from profilesync.testing.monitoring_servers import SmtpServer, WebhookReceiver
 from profilesync.testing.slapd import SlapdServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PEOPLE = ("ann", "ben", "cid")
 BASE = "https://people.example.org"
+SECRET = "a-shared-secret-of-some-length"
 
 
 @pytest.fixture
@@ -76,6 +77,12 @@ def smtp():
             EMAIL_HOST="127.0.0.1", EMAIL_PORT=server.port, PROFILESYNC_BASE_URL=BASE,
             PROFILESYNC_ALERT_LIVE_DOWN_SECONDS=1):
         recipients.add_mail("ops@example.org")
+        yield server
+
+
+@pytest.fixture
+def hook():
+    with WebhookReceiver() as server:
         yield server
 
 
@@ -179,11 +186,12 @@ def test_the_metrics_follow_the_listener_through_an_outage(slapd, directory, sta
     assert value(orphaned, "profilesync_live_listener_down_seconds", directory="corp") > 0
 
 
-def test_slapd_down_alerts_once_by_mail_and_its_recovery_once(smtp, slapd, directory,
+def test_slapd_down_alerts_once_by_mail_and_its_recovery_once(smtp, hook, slapd, directory,
                                                               start_worker, wait_for):
     """slapd killed under a connected listener: however often the rules are evaluated, one
-    PROBLEM mail naming the directory, the cause and the directory's page; slapd back: one
-    RESOLVED mail."""
+    PROBLEM mail (and one signed webhook) naming the directory, the cause and the directory's
+    page; slapd back: one RESOLVED mail and one webhook."""
+    recipients.add_webhook(hook.url, SECRET)
     worker = start_worker("w1")
     wait_for(connected(directory, worker), what="the listener to connect", timeout=60)
     evaluate()
@@ -211,6 +219,10 @@ def test_slapd_down_alerts_once_by_mail_and_its_recovery_once(smtp, slapd, direc
     assert f"Open: {BASE}/admin/directories/{directory.pk}/" in body
     assert recovery["Subject"] == "[profilesync] RESOLVED: Live updates down in directory corp"
     assert Incident.objects.get().resolved_at is not None
+    assert [(p.json["event"], p.json["rule"], p.json["directory"]) for p in hook.posts] == [
+        ("opened", "live_down", "corp"), ("resolved", "live_down", "corp")]
+    assert all(p.signed_with(SECRET) for p in hook.posts)
+    assert hook.posts[0].json["page"] == f"{BASE}/admin/directories/{directory.pk}/"
     assert worker.alive(), worker.output
 
 
@@ -254,6 +266,29 @@ def test_a_directory_with_live_off_is_not_down(smtp, slapd, directory, make_dire
     assert [i.key for i in result.opened if i.rule == "live_down"] == ["live_down:corp"]
     assert [s for s in smtp.subjects() if "Live updates" in s] == [
         "[profilesync] PROBLEM: Live updates down in directory corp"]
+
+
+def test_a_listener_that_found_live_off_by_default_is_not_down(smtp, slapd, make_directory,
+                                                               start_worker, wait_for):
+    """Profiles keyed by uid: nothing pushes them, so the listener turns itself off (live is
+    on by default only where the server pushes). That is no outage: no alert, wanted 0."""
+    directory = make_directory(None, urls=[slapd.ldap_uri], bind_dn=slapd.root_dn,
+                               bind_password=slapd.root_pw, base_dn=slapd.suffix,
+                               unique_id_attribute="uid")
+    run_sync([directory])
+    worker = start_worker("w1")
+    wait_for(lambda: LiveListener.objects.filter(directory=directory, state="off",
+                                                 method="poll").exists(),
+             what="the listener to find live off by default", timeout=60)
+    Directory.objects.update(created_at=timezone.now() - dt.timedelta(hours=1))
+
+    assert [i.key for i in evaluate().opened if i.rule == "live_down"] == []
+    samples = scrape()
+    assert states(samples)["off"] == 1
+    assert value(samples, "profilesync_live_listener_wanted", directory="corp") == 0
+    assert value(samples, "profilesync_live_listener_down_seconds", directory="corp") == 0
+    assert not [s for s in smtp.subjects() if "Live updates" in s]
+    assert worker.alive(), worker.output
 
 
 def test_a_bad_down_setting_is_named_and_the_rules_still_run(smtp, make_directory):

@@ -8,9 +8,10 @@ leaves its last state ("connected") in the row, but its lease runs out, so
 "held" is what tells a listener that runs from one that only used to.
 
 A listener is *down* when one should run here (the directory is syncable,
-was imported once, and its live setting asks for a listener, exactly as the
-supervisor decides) and either it is ``reconnecting`` or no worker holds its
-lease. It alerts once it has been down for longer than
+was imported once, its live setting asks for a listener as the supervisor
+decides, and the listener did not itself find live off for it) and either
+it is ``reconnecting`` or no worker holds its lease. It alerts once it has
+been down for longer than
 ``PROFILESYNC_ALERT_LIVE_DOWN_SECONDS`` (default 600; 0 turns the rule off).
 The setting is read here, from Django's settings or else the environment, so
 the live app's and the project's settings stay as they are.
@@ -79,7 +80,7 @@ def listener_views(now: datetime) -> list[ListenerView]:
         held = bool(lease and lease.holder and lease.expires_at and lease.expires_at >= now)
         state = row.state if row is not None else LiveState.OFF.value
         should_run = (directory.sync_refusal() is None and directory.pk in imported
-                      and (wanted(row) if row is not None else True))
+                      and (row is None or (wanted(row) and not _off_by_its_own_choice(row))))
         down_since = None
         if should_run and held and state == LiveState.RECONNECTING:
             down_since = row.since or now
@@ -94,3 +95,12 @@ def listener_views(now: datetime) -> list[ListenerView]:
             row.changes_applied if row is not None else 0, row.message if row is not None else "",
             lease.holder if held else "", should_run, down_since))
     return views
+
+
+def _off_by_its_own_choice(row) -> bool:
+    """The listener itself found live off here (e.g. an AD without the notification control).
+
+    It then writes ``off`` and clears the holder; a worker that stopped keeps its name
+    there, and a row no listener has written yet has no ``since``.
+    """
+    return row.state == "off" and not row.holder and row.since is not None
