@@ -17,8 +17,13 @@ offline into a private slapd with ``slapadd``, and for each database:
 3. measures (a) an incremental run with no changes; (b) ``--changes`` users
    modified over LDAP (their ``title``, spread evenly over the directory), then
    an incremental run, whose counts must say exactly that many updated, else a
-   loud warning is printed; (c) a full re-sync with nothing changed
-   (``mode="full"``).
+   loud warning is printed; (d) ``--deletions`` users deleted over LDAP, then an
+   incremental run that finds them by the sweep of unique IDs, as on a server
+   that refuses syncrepl (size limits, no syncprov, no access): the child turns
+   syncrepl off for its run, and the counts must say exactly that many
+   deactivated. Next to it, the floor: ``ldapsearch -E pr`` of the same ID-only
+   search to /dev/null, timed in the same run; (c) a full re-sync with nothing
+   changed (``mode="full"``).
 
 The incremental runs go through ``run_sync()`` without a mode, as the scheduled
 job does, so they follow the setting; the script checks that the run and the
@@ -97,6 +102,13 @@ PHASE_LABELS = {
     "changed": "(b) incremental, {changes} changes",
     "resync": "(c) full re-sync, nothing changed",
 }
+# OpenLDAP only (bench/incremental_sync_ad.py keeps AD's deleted-objects search).
+ID_SWEEP_LABELS = {
+    "idsweep": "(d) incremental, {deletions} deleted, ID sweep (no syncrepl)",
+}
+# Issue 12: the incremental run with the sweep of unique IDs, at most this many times the
+# floor (ldapsearch -E pr of the same ID-only search, measured in the same run).
+ID_SWEEP_FLOOR_FACTOR = 3.0
 
 
 # -- the phases (each runs in its own child process) --------------------------------------
@@ -109,6 +121,11 @@ def phase_incremental(config: dict, name: str) -> dict:
 
     if config.get("switch_on"):
         set_setting("incremental_sync", "on")
+    if config.get("no_syncrepl"):
+        # As on a server that refuses syncrepl: deletions come from the sweep of unique IDs.
+        from profilesync.sync import passes
+
+        passes.syncrepl_usable = lambda directory, root_dse: False
     with _profiled(config, f"{config['engine']}-{name}"), Measured(config) as measured:
         report = run_sync(trigger="bench")
     result = report.results[0]
@@ -138,6 +155,7 @@ PHASES = {
     "unchanged": lambda config: phase_incremental(config, "unchanged"),
     "changed": lambda config: phase_incremental(config, "changed"),
     "resync": lambda config: phase_sync(config, "resync"),
+    "idsweep": lambda config: phase_incremental(config, "idsweep"),
 }
 
 
@@ -155,7 +173,7 @@ class IncrementalBench(Bench):
     script = Path(__file__).resolve()
     # What the report calls each phase and how it explains the steady state; a benchmark
     # of another kind of directory (bench/incremental_sync_ad.py) says its own.
-    phase_labels = PHASE_LABELS
+    phase_labels = {**PHASE_LABELS, **ID_SWEEP_LABELS}
     steady_state_note = (
         "steady state: a warm-up incremental run (its syncrepl refresh has no cookie yet and "
         "names every entry)\n  precedes the measured runs (a) and (b), which send the cookie "
@@ -165,6 +183,8 @@ class IncrementalBench(Bench):
         super().__init__(args, work_dir)
         self.warnings: list[str] = []
         self.modify_seconds: list[float] = []
+        self.deleted = 0  # users deleted so far (the ID-sweep phase)
+        self.floor_seconds: dict[str, list[float]] = {}  # engine -> ldapsearch -E pr runs
 
     def header(self, args: argparse.Namespace) -> str:
         return header_line(args)
@@ -230,6 +250,34 @@ class IncrementalBench(Bench):
             conn.unbind_s()
         self.modify_seconds.append(time.perf_counter() - start)
 
+    def delete_users(self) -> None:
+        """Delete ``--deletions`` people not among the changed ones, new ones every time."""
+        step = self.args.users / self.args.changes
+        conn = self.server.connect()
+        try:
+            for _ in range(self.args.deletions):
+                # Halfway between two changed people, moving on with every deletion.
+                uid = int((self.deleted % self.args.changes) * step + step / 2) + \
+                    self.deleted // self.args.changes
+                conn.delete_s(f"uid=user{uid:06d},{self.search_base}")
+                self.deleted += 1
+        finally:
+            conn.unbind_s()
+
+    def id_search_floor(self, engine: str) -> None:
+        """``ldapsearch -E pr`` of the sweep's own search (entryUUID only) to /dev/null."""
+        command = ["ldapsearch", "-x", "-LLL", "-H", self.server.ldap_uri, "-D",
+                   self.server.root_dn, "-w", self.server.root_pw, "-b", self.search_base,
+                   "-E", f"pr={self.args.page_size}/noprompt", "(objectClass=inetOrgPerson)",
+                   "entryUUID"]
+        runs = []
+        for _ in range(self.args.repeat):
+            self.wait_for_idle()
+            start = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+            runs.append(time.perf_counter() - start)
+        self.floor_seconds[engine] = sorted(runs)
+
     def warn(self, message: str) -> None:
         self.warnings.append(f"{self.args.users:,} users: {message}")
 
@@ -239,10 +287,16 @@ class IncrementalBench(Bench):
         counts = extra["counts"]
         shown = {k: v for k, v in counts.items() if v or k in ("updated", "unchanged")}
         row.result = ", ".join(f"{k} {v:,}" for k, v in shown.items())
-        where = f"{engine} {self.phase_labels[phase].format(changes=self.args.changes)}"
+        where = f"{engine} {self.phase_labels[phase].format(**self.label_values())}"
         if not extra["ok"]:
             self.warn(f"{where}: the run FAILED: {extra['errors']}")
-        if phase in ("warmup", "unchanged", "changed"):
+        if phase == "idsweep":
+            if counts["deactivated"] != self.args.deletions:
+                self.warn(f"{where}: counted {counts['deactivated']:,} deactivated, expected "
+                          f"exactly {self.args.deletions:,}")
+            if not extra["deletions_source"].startswith("paged search of unique IDs"):
+                self.warn(f"{where}: deletions found by {extra['deletions_source']!r}")
+        if phase in ("warmup", "unchanged", "changed", "idsweep"):
             if extra["setting"] != "on" or extra["mode"] != "incremental":
                 self.warn(f"{where}: ran as {extra['mode']} with incremental_sync "
                           f"{extra['setting']}, not incremental")
@@ -257,10 +311,18 @@ class IncrementalBench(Bench):
         if phase != "import" and counts["updated"] != expected_updates:
             self.warn(f"{where}: counted {counts['updated']:,} updated, expected exactly "
                       f"{expected_updates:,}: this figure does not measure what it says")
-        if phase != "import" and (counts["created"] or counts["deactivated"] or counts["failed"]):
+        deactivations_expected = self.args.deletions if phase == "idsweep" else 0
+        if phase != "import" and (counts["created"] or counts["failed"]
+                                  or counts["deactivated"] != deactivations_expected):
             self.warn(f"{where}: unexpected counts {counts}")
-        expected_read = {"import": self.args.users, "resync": self.args.users,
+        present = self.args.users - self.deleted
+        expected_read = {"import": self.args.users, "resync": present,
                          "changed": self.args.changes, "unchanged": 0}.get(phase)
+        if phase == "idsweep" and extra["entries"] > self.args.changes:
+            # Changed people of the second the watermark names are read again (>=); more
+            # than that means the run read people it should not have.
+            self.warn(f"{where}: read {extra['entries']:,} entries, expected at most "
+                      f"{self.args.changes:,}")
         if expected_read is not None and extra["entries"] != expected_read:
             self.warn(f"{where}: read {extra['entries']:,} entries, expected {expected_read:,}")
 
@@ -268,7 +330,7 @@ class IncrementalBench(Bench):
         data_dir = self.work_dir / f"data-{engine}"
 
         def measure(phase: str, profile: bool = False, extra: dict | None = None) -> Row:
-            label = self.phase_labels[phase].format(changes=self.args.changes)
+            label = self.phase_labels[phase].format(**self.label_values())
             return self.measured_child(phase, engine, data_dir, label, profile=profile,
                                        extra=extra)
 
@@ -300,12 +362,22 @@ class IncrementalBench(Bench):
             return measure("changed", profile=True)
 
         self.repeated(changed, "changed", engine)
+        if "idsweep" in self.phase_labels and getattr(self.args, "deletions", 0):
+            def swept() -> Row:
+                self.delete_users()
+                return measure("idsweep", extra={"no_syncrepl": True})
+
+            self.repeated(swept, "idsweep", engine)
+            self.id_search_floor(engine)
         self.repeated(lambda: measure("resync"), "resync", engine)
 
         warmup = next(r for r in self.rows if r.kind == "warmup" and r.database == engine)
         self.notes.append(f"{engine}: watermark from {warmup.extra['watermark_source']}; "
                           f"deletions through {warmup.extra['deletions_source']}; "
                           f"filter {warmup.extra['filter_sent']}")
+
+    def label_values(self) -> dict:
+        return {"changes": self.args.changes, "deletions": getattr(self.args, "deletions", 0)}
 
     def repeated(self, measure: Callable[[], Row], phase: str, engine: str) -> Row:
         """Measure ``--repeat`` times and keep the median run; every run's counts are checked.
@@ -431,7 +503,7 @@ def print_report(args: argparse.Namespace, benches: list[IncrementalBench],
     print("-" * len(sub))
     for engine in engines:
         for phase in labels:
-            label = f"{engine}: {labels[phase].format(changes=args.changes)}"
+            label = f"{engine}: {labels[phase].format(**benches[0].label_values())}"
             if any((r := row_of(b, engine, phase)) and r.profiled for b in benches):
                 label += " [profiled]"
             line = f"{label:<58}"
@@ -460,7 +532,7 @@ def print_report(args: argparse.Namespace, benches: list[IncrementalBench],
                     tries = f" (median of {len(runs)}: {runs[0]:.3f} to {runs[-1]:.3f} s)"
                 else:
                     tries = f" ({row.attempts} tries)" if row.attempts > 1 else ""
-                label = f"{engine}: {labels[phase].format(changes=args.changes)}"
+                label = f"{engine}: {labels[phase].format(**bench.label_values())}"
                 print(f"  {bench.args.users:>9,} users  {label:<58} {row.result}{tries}; "
                       f"other CPU {row.machine.other:.2f} s")
     print()
@@ -496,6 +568,16 @@ def print_targets(args: argparse.Namespace, benches: list[IncrementalBench],
              f"< {INCREMENTAL_TARGET_SECONDS:g} s at 100,000 users",
              lambda v: v < INCREMENTAL_TARGET_SECONDS),
         ]
+        sweep = [getattr(row_of(b, engine, "idsweep"), "seconds", None) for b in benches]
+        floor = [_median(b.floor_seconds.get(engine)) for b in benches]
+        if any(v is not None for v in sweep):
+            lines += [
+                (f"{engine}: ldapsearch -E pr of the ID-only search (floor), seconds", floor,
+                 " s", "", None),
+                (f"{engine}: (d) incremental with the ID sweep / the floor",
+                 [w / f if w and f else None for w, f in zip(sweep, floor, strict=True)], "x",
+                 f"< {ID_SWEEP_FLOOR_FACTOR:g}x", lambda v: v < ID_SWEEP_FLOOR_FACTOR),
+            ]
         for label, values, unit, target, meets in lines:
             text = "".join(f" {f'{v:.3f}{unit}' if unit == ' s' else f'{v:.1f}{unit}':>12}"
                            if v is not None else f" {'n/a':>12}" for v in values)
@@ -525,6 +607,10 @@ def print_targets(args: argparse.Namespace, benches: list[IncrementalBench],
                 print(f"{label:<{width}}{f'{growth:.2f}x':>{13 * len(benches)}}  {verdict}")
 
 
+def _median(runs: list[float] | None) -> float | None:
+    return runs[len(runs) // 2] if runs else None
+
+
 # -- command line -------------------------------------------------------------------------
 
 def user_counts(text: str) -> list[int]:
@@ -545,6 +631,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "after the other and shown side by side (default 10000)")
     parser.add_argument("--changes", type=int, default=100,
                         help="users modified before the measured incremental run (default 100)")
+    parser.add_argument("--deletions", type=int, default=10,
+                        help="users deleted before each run of (d), the incremental run whose "
+                             "deletions come from the sweep of unique IDs; 0 skips (d) "
+                             "(default 10)")
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="sqlite")
     parser.add_argument("--page-size", type=int, default=1000,
                         help="LDAP page size of the directory (default 1000)")
@@ -578,6 +668,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--changes: give 1 to {min(args.users):,} (the smallest --users)")
     if args.page_size < 1:
         parser.error("--page-size: give at least 1")
+    if args.deletions < 0 or args.deletions * args.repeat > min(args.users) // 10:
+        parser.error(f"--deletions: give 0 to {min(args.users) // 10 // args.repeat:,} (all "
+                     "--repeat runs together delete at most a tenth of the smallest --users)")
     if args.repeat < 1:
         parser.error("--repeat: give at least 1")
     return args

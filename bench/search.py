@@ -58,6 +58,8 @@ PROTECTED_DATABASES = {"postgres", "template0", "template1", "test"}
 TARGET_MS = 50.0
 PAGE_ROWS = 1000  # rows per insert_rows call, like a sync's page
 INACTIVE_EVERY = 20
+ORG_FAN_OUT = 8  # direct reports per manager in the generated org chart
+ORG_TARGET_MS = 100.0
 
 # (label, what is typed, filters, page, kind). Kind "target" rows are the issue's targets.
 QUERIES = [
@@ -100,15 +102,20 @@ def generated_rows(count: int):
     from profilesync.demo.people import generate_people
     from profilesync.sync.writer import ProfileRow
 
-    for index, person in enumerate(generate_people(count, photo_share=0.0)):
+    people = list(generate_people(count, photo_share=0.0))
+    for index, person in enumerate(people):
         active = index % INACTIVE_EVERY != INACTIVE_EVERY - 1
+        # A tree of teams of ORG_FAN_OUT: person i reports to person (i - 1) // ORG_FAN_OUT.
+        manager = people[(index - 1) // ORG_FAN_OUT].uid if index else None
         yield ProfileRow(
             unique_id=f"bench-{index}", username=person.uid,
             dn=f"uid={person.uid},ou=people,dc=example,dc=org",
             display_name=person.display_name,
             values={"display_name": person.display_name, "title": person.title,
                     "department": person.department, "phone": person.phone,
-                    "mail": person.mail},
+                    "mail": person.mail,
+                    **({"manager": f"uid={manager},ou=people,dc=example,dc=org"}
+                       if manager else {})},
             picture="", digest="", active=active,
             deactivated_at=None if active else datetime_now())
 
@@ -131,6 +138,30 @@ def fill(directory_id: int, count: int) -> float:
         for start in range(0, count, PAGE_ROWS):
             insert_rows(rows[start:start + PAGE_ROWS], directory_id, datetime_now())
     return time.perf_counter() - started
+
+
+def link(directory_id: int, count: int) -> float:
+    """Resolve every generated manager as the sync does after each page; seconds taken."""
+    from django.db import transaction
+
+    from profilesync.profiles.person_links import page_job
+    from profilesync.sync.background_writes import run_now
+
+    rows = list(generated_rows(count))
+    started = time.perf_counter()
+    with transaction.atomic():
+        for start in range(0, count, PAGE_ROWS):
+            run_now(page_job(directory_id, rows[start:start + PAGE_ROWS]))
+    return time.perf_counter() - started
+
+
+def org_people(count: int) -> list[tuple[str, str]]:
+    """(label, unique ID) of the people whose org chart pages are timed."""
+    deep = count - 2  # a leaf at the bottom of the tree: the longest chain
+    middle = (count // ORG_FAN_OUT) // ORG_FAN_OUT  # a manager of managers
+    return [("CEO (top, 8 reports)", "bench-0"),
+            ("middle manager (8 reports)", f"bench-{middle}"),
+            ("leaf at the bottom (longest chain)", f"bench-{deep}")]
 
 
 def empty_profiles() -> None:
@@ -183,6 +214,7 @@ def run_child(config: dict) -> dict:
     empty_profiles()
     index.install(connection)
     result["fill_s"] = fill(directory.pk, count)
+    result["link_s"] = link(directory.pk, count)
     settle()
 
     fields = load_search_fields()
@@ -233,6 +265,25 @@ def run_child(config: dict) -> dict:
             "api": timed(get_api, runs, warmup),
         })
     result["queries"] = rows
+
+    # The org chart: a person's page (chain up to the top, one level of reports with
+    # their team sizes) and one level opened; the floor is the top of the chart page
+    # for a leaf's (empty) level: session, user, the manager field, no reports.
+    org_rows = []
+    for label, unique_id in org_people(count):
+        pk = Profile.objects.get(unique_id=unique_id).pk
+
+        def page(pk=pk) -> None:
+            response = client.get(f"/org/{pk}/")
+            assert response.status_code == 200, response.status_code
+
+        def level(pk=pk) -> None:
+            response = client.get(f"/org/{pk}/reports")
+            assert response.status_code == 200, response.status_code
+
+        org_rows.append({"label": label, "person": timed(page, runs, warmup),
+                         "level": timed(level, runs, warmup)})
+    result["org"] = org_rows
 
     # An administrator makes the job title unsearchable: every search text is rebuilt.
     title = ProfileField.objects.get(key="title")
@@ -326,6 +377,15 @@ def print_report(results: list[dict], args: argparse.Namespace) -> None:
               f"columns computed in Python: {result['columns_python_s']:.2f} s of it")
         print(f"  rebuild of every search text (a field made unsearchable): "
               f"{result['rebuild_s']:.2f} s")
+        print(f"  org chart, {ORG_FAN_OUT} reports per manager: {'person':>22}  "
+              f"{'http med p95':>14}  {'one level med p95':>18}  target {ORG_TARGET_MS:.0f} ms")
+        for row in result["org"]:
+            worst = max(row["person"]["p95_ms"], row["level"]["p95_ms"])
+            print(f"  {'':38}{row['label']:>24}  {cell(row['person']):>14}  "
+                  f"{cell(row['level']):>18}  "
+                  f"{'ok' if worst < ORG_TARGET_MS else f'over {ORG_TARGET_MS:.0f}'}")
+        print(f"  manager links resolved after each page of {PAGE_ROWS:,} (as the sync does): "
+              f"{result['link_s']:.2f} s for {result['profiles']:,} people")
         print(f"  department filter choices from stored values, cold cache: "
               f"{result['choices_cold_ms']:.0f} ms ({result['choices']} values; cached afterwards)")
 

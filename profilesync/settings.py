@@ -98,9 +98,11 @@ INSTALLED_APPS = [
     "profilesync.scheduling",
     "profilesync.adminpages",
     "csp",
+    "profilesync.monitoring",
 ]
 
 MIDDLEWARE = [
+    "profilesync.monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -257,3 +259,55 @@ if os.environ.get("PROFILESYNC_REDIS_URL"):
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(DATA_DIR / "cache")}}
+
+# --- Monitoring: metrics, health, alerts, log format (profilesync/monitoring/) ---------------
+# docs/configuration.md ("Monitoring and alerts") explains each; docs/operations.md how to use them.
+# prometheus-client's multiprocess mode: every process (gunicorn's workers, the worker) keeps
+# its counters in files here, and /metrics adds them up. Set before prometheus_client is
+# imported anywhere, which reads it once at import.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+# Who may read /metrics: these addresses or networks (comma-separated), or a caller sending
+# "Authorization: Bearer <token>" with the token in PROFILESYNC_METRICS_TOKEN (or _TOKEN_FILE).
+PROFILESYNC_METRICS_ALLOW = os.environ.get("PROFILESYNC_METRICS_ALLOW", "127.0.0.1/8,::1")
+PROFILESYNC_METRICS_TOKEN = os.environ.get("PROFILESYNC_METRICS_TOKEN", "")
+if os.environ.get("PROFILESYNC_METRICS_TOKEN_FILE"):
+    PROFILESYNC_METRICS_TOKEN = Path(os.environ["PROFILESYNC_METRICS_TOKEN_FILE"]).read_text().strip()
+# Every worker records a heartbeat this often; /readyz fails when the newest is older than the
+# maximum age. "auto" requires a worker when a syncable directory exists; "on" and "off" force it.
+PROFILESYNC_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("PROFILESYNC_WORKER_HEARTBEAT_SECONDS", "15"))
+PROFILESYNC_WORKER_HEARTBEAT_MAX_AGE_SECONDS = float(
+    os.environ.get("PROFILESYNC_WORKER_HEARTBEAT_MAX_AGE_SECONDS", "120"))
+PROFILESYNC_READY_REQUIRES_WORKER = os.environ.get("PROFILESYNC_READY_REQUIRES_WORKER", "auto")
+# Alert rules. "No successful sync" fires after this many seconds without one (empty: twice
+# the sync job's schedule interval); pending write-backs alert when older than the next one.
+PROFILESYNC_ALERT_SYNC_STALE_SECONDS = os.environ.get("PROFILESYNC_ALERT_SYNC_STALE_SECONDS", "")
+PROFILESYNC_ALERT_PENDING_WRITE_SECONDS = float(
+    os.environ.get("PROFILESYNC_ALERT_PENDING_WRITE_SECONDS", str(24 * 3600)))
+# Webhook deliveries: attempts, the first wait between them (doubled each time), timeout.
+PROFILESYNC_WEBHOOK_ATTEMPTS = int(os.environ.get("PROFILESYNC_WEBHOOK_ATTEMPTS", "4"))
+PROFILESYNC_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("PROFILESYNC_WEBHOOK_BACKOFF_SECONDS", "2"))
+PROFILESYNC_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PROFILESYNC_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Where alerts link to: the address people open profilesync at (empty: paths only).
+PROFILESYNC_BASE_URL = os.environ.get("PROFILESYNC_BASE_URL", "").rstrip("/")
+# Alert mail through Django's mail backend (SMTP unless PROFILESYNC_EMAIL_BACKEND says otherwise).
+EMAIL_BACKEND = os.environ.get("PROFILESYNC_EMAIL_BACKEND",
+                               "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("PROFILESYNC_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("PROFILESYNC_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("PROFILESYNC_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("PROFILESYNC_EMAIL_PASSWORD", "")
+if os.environ.get("PROFILESYNC_EMAIL_PASSWORD_FILE"):
+    EMAIL_HOST_PASSWORD = Path(os.environ["PROFILESYNC_EMAIL_PASSWORD_FILE"]).read_text().strip()
+EMAIL_USE_TLS = os.environ.get("PROFILESYNC_EMAIL_STARTTLS", "") == "1"
+EMAIL_USE_SSL = os.environ.get("PROFILESYNC_EMAIL_SSL", "") == "1"
+EMAIL_TIMEOUT = float(os.environ.get("PROFILESYNC_EMAIL_TIMEOUT_SECONDS", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("PROFILESYNC_EMAIL_FROM", "profilesync@localhost")
+# Logs: "plain" (default) or "json", one object per line with run, directory and event.
+PROFILESYNC_LOG_FORMAT = os.environ.get("PROFILESYNC_LOG_FORMAT", "plain")
+if PROFILESYNC_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(
+        f"PROFILESYNC_LOG_FORMAT is {PROFILESYNC_LOG_FORMAT!r}; set it to plain (the default) or json")
+LOGGING["formatters"]["json"] = {"()": "profilesync.monitoring.json_logs.JsonLineFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = PROFILESYNC_LOG_FORMAT
+# --- end of monitoring settings ---------------------------------------------------------

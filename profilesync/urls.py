@@ -3,12 +3,11 @@ from django.urls import include, path
 
 from profilesync.accounts.forms import ThrottledLoginForm
 from profilesync.api.routes import api
-from profilesync.profiles import views
 
 urlpatterns = [
     path("", include("profilesync.profiles.urls")),
     path("api/v1/", api.urls),
-    path("healthz", views.healthz, name="healthz"),
+    path("", include("profilesync.monitoring.urls")),
     path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledLoginForm),
          name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="people"), name="logout"),

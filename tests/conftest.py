@@ -168,13 +168,32 @@ class Subtree:
         return f"{new_rdn},{parent}"
 
 
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(what: str, reason: str) -> None:
+    """Skip a test whose server cannot start, except under CI, where it fails.
+
+    A machine missing slapd, Samba or chromium must not pass CI by skipping
+    every test that needed them.
+    """
+    if _under_ci():
+        pytest.fail(f"CI must run the tests that need {what}, but {reason}")
+    pytest.skip(f"no {what} to test against: {reason}")
+
+
 @pytest.fixture(scope="session")
 def slapd_server() -> Iterator[SlapdServer]:
-    """One private OpenLDAP server for the whole session."""
+    """One private OpenLDAP server for the whole session.
+
+    slapd missing: a skip, but under CI a failure. slapd installed but not
+    starting: an error everywhere (SlapdServer says why).
+    """
     try:
         server = SlapdServer()
     except SlapdNotAvailable as exc:
-        pytest.skip(f"no directory server to test against: {exc}")
+        unavailable("a directory server (slapd)", str(exc))
     with server:
         yield server
 
@@ -406,13 +425,21 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """One headless chromium for the session (never Playwright's own browser download)."""
+    """One headless chromium for the session (never Playwright's own browser download).
+
+    Under CI a chromium that is missing or does not start fails the test.
+    """
     if not os.path.exists(CHROMIUM):
-        pytest.skip("chromium is not installed; scripts/bootstrap installs it")
+        unavailable("a browser (chromium)", "chromium is not installed; scripts/bootstrap "
+                    "installs it")
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        except PlaywrightError as exc:
+            unavailable("a browser (chromium)", f"it did not start: {exc}")
         yield launched
         launched.close()
 
@@ -495,9 +522,7 @@ def acl_directory(acl_server, make_directory):
 
 def _samba_unavailable(reason: str) -> None:
     """Skip, except under CI, where a silently skipped AD suite would prove nothing."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must run the Active Directory tests, but {reason}")
-    pytest.skip(f"no Samba AD domain controller to test against: {reason}")
+    unavailable("a Samba AD domain controller", reason)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import ldap
 import pytest
 from django.test.utils import override_settings
 
+from profilesync.directories.services import update_directory
 from profilesync.ldapclient.connection import connected
 from profilesync.ldapclient.range_retrieval import (
     Slice,
@@ -133,7 +134,7 @@ def test_disabled_account_is_deactivated_and_reactivated_when_enabled(synced_ad)
     disabled, _ = incremental_run(synced_ad.directory)
 
     assert disabled.status == RunStatus.SUCCEEDED, disabled.errors
-    assert disabled.updated == 1
+    assert (disabled.deactivated, disabled.updated) == (1, 0)  # counted as a deactivation
     assert not synced_ad.profile("ben").active
 
     synced_ad.ou.modify(synced_ad.dns["ben"], userAccountControl=ENABLED)
@@ -173,6 +174,7 @@ def test_usn_of_another_or_restored_dc_forces_a_full_sync_and_says_why(synced_ad
 
 def test_failed_run_keeps_the_usn_watermark_and_applies_nothing(synced_ad):
     """A run stopped by the deactivation guard leaves the USN and every profile as they were."""
+    update_directory(synced_ad.directory, {"deactivation_floor": 0})  # six people: no floor
     state_before = synced_ad.state()
     synced_ad.ou.modify(synced_ad.dns["ann"], title="Head of Research")
     synced_ad.ou.delete(synced_ad.dns["ben"])

@@ -1,7 +1,7 @@
 """Write-back to Active Directory, against a real Samba DC.
 
-AD has no assertion control, so every write is compare-then-write: the value
-the person saw is read again right before the write. Pictures go to
+AD has no assertion control, so every write is a value delta (delete the value
+the person saw, add theirs, in one modify), which AD refuses if the value is gone. Pictures go to
 ``thumbnailPhoto``, which AD caps at 100 KB.
 """
 
@@ -45,7 +45,7 @@ def test_phone_number_is_written_to_ad_by_compare_then_write(ann, ad_ou):
 
     assert outcome.ok and outcome.written == ["phone"]
     assert ad_ou.read(dn, "telephoneNumber")["telephoneNumber"] == [b"+49 30 2222"]
-    assert WriteAudit.objects.get().method == "compare-then-write"
+    assert WriteAudit.objects.get().method == "value-delta"
 
 
 def test_title_changed_in_ad_meanwhile_is_a_conflict_and_nothing_is_overwritten(ann, ad_ou):

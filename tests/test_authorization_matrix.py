@@ -38,6 +38,7 @@ from profilesync.api.routes import api
 from profilesync.api.tokens import issue_token
 from profilesync.demo.people import make_photo
 from profilesync.directories.models import Directory
+from profilesync.monitoring.models import AlertRecipient
 from profilesync.profiles.models import Profile, ProfileField
 from profilesync.profiles.pictures import store_picture
 from profilesync.sync.models import RunStatus, SyncMode, SyncRun
@@ -45,7 +46,7 @@ from profilesync.sync.models import RunStatus, SyncMode, SyncRun
 pytestmark = pytest.mark.django_db
 
 # Outcomes, as a caller notices them.
-OK = "ok"  # the page or answer (2xx; a redirect elsewhere than the login page; 422)
+OK = "ok"  # the view answered (2xx, a redirect elsewhere than the login page, its own 400/422)
 LOGIN = "login"  # sent to the login page
 DENIED = "denied"  # 403: signed in, without the role
 CSRF = "csrf"  # 403: a write without its CSRF token
@@ -97,7 +98,16 @@ MATRIX: dict[str, Entry] = {
     "profile-picture": web(SIGNED_IN, target="profile"),
     # Only the person edits their profile (the target is the User's own).
     "edit-profile": web(row(LOGIN, OK, DENIED, DENIED, LOGIN), target="profile"),
+    "business-card": web(SIGNED_IN, target="profile"),
+    "person-vcard": web(SIGNED_IN, target="profile"),
+    "org": web(SIGNED_IN),
+    "org-person": web(SIGNED_IN, target="profile"),
+    "org-reports": web(SIGNED_IN, target="profile"),
+    # Monitoring: probes answer everyone; metrics only the allowed addresses (the test
+    # client's 127.0.0.1 is one by default) or the metrics token.
     "healthz": web(EVERYONE),
+    "readyz": web(EVERYONE),
+    "metrics": web(EVERYONE),
     "login": web(EVERYONE),
     "logout": web(row(METHOD, METHOD, METHOD, METHOD, METHOD), EVERYONE),
     # Administration: Administrators.
@@ -109,6 +119,13 @@ MATRIX: dict[str, Entry] = {
     "admin-people": web(ADMINISTRATORS),
     "admin-people-role": web(ADMINISTRATORS_POST_ONLY, ADMINISTRATORS, target="other_user"),
     "write-audit": web(ADMINISTRATORS),
+    # Alert recipients: System Administrators (the sync's own notifications).
+    "admin-notifications": web(SYSTEM_ADMINISTRATORS),
+    "admin-notifications-mail": web(SYSTEM_POST_ONLY, SYSTEM_ADMINISTRATORS),
+    "admin-notifications-webhook": web(SYSTEM_POST_ONLY, SYSTEM_ADMINISTRATORS),
+    "admin-notifications-test": web(SYSTEM_POST_ONLY, SYSTEM_ADMINISTRATORS),
+    "admin-notifications-remove": web(SYSTEM_POST_ONLY, SYSTEM_ADMINISTRATORS,
+                                      target="recipient"),
     # Administration: System Administrators.
     "admin-directories": web(SYSTEM_ADMINISTRATORS),
     "admin-directory-add": web(SYSTEM_ADMINISTRATORS),
@@ -242,6 +259,7 @@ def world(fresh_install, django_user_model):
         "other_user": django_user_model.objects.create_user("matrix-target").pk,
         "directory": directory.pk,
         "job": "bulk_profile_update",
+        "recipient": AlertRecipient.objects.create(kind="mail", target="ops@example.org").pk,
         "run": SyncRun.objects.create(started_at="2026-01-01T00:00:00Z", mode=SyncMode.FULL,
                                       status=RunStatus.SUCCEEDED).pk,
     }
@@ -265,8 +283,10 @@ def outcome_of(response) -> str:
         # Django's page for a failed CSRF check, or the API's answer.
         return CSRF if "CSRF verification failed" in text or "CSRF check failed" in text \
             else DENIED
+    # 400 and 422: the (empty) input refused by a form or the API, past authorization;
+    # 503: /readyz's "not ready".
     return {401: UNAUTH, 404: ABSENT, 405: METHOD}.get(
-        status, OK if status < 400 or status == 422 else f"status {status}")
+        status, OK if status < 400 or status in (400, 422, 503) else f"status {status}")
 
 
 def call(method: str, url: str, caller: Caller, credentials: str, csrf: bool):

@@ -9,11 +9,12 @@ from profilesync.sync.models import DataSourceSettings
 
 @pytest.mark.django_db(transaction=True)
 def test_administrator_sets_the_last_sync_date_and_sees_the_next_filter(
-        page, live_server, subtree, make_directory, django_user_model):
+        page, live_server, subtree, make_directory, sync_directory, django_user_model):
     """An administrator logs in, is refused a date in the wrong format with the format shown,
-    then enters a valid one and sees the exact filter the next run will send."""
+    then enters a valid one and sees the exact filter the next run of a directory that
+    synced before will send."""
     subtree.add_people(1)
-    make_directory(subtree)
+    sync_directory(make_directory(subtree))
     django_user_model.objects.create_superuser("root-admin", password="pw-not-secret-3")
 
     page.goto(f"{live_server.url}/admin/data-sources/")

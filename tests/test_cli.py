@@ -161,7 +161,8 @@ def test_profiles_export_prints_one_json_object_per_profile(subtree, make_direct
     rows = {row["username"]: row for row in map(json.loads, lines)}
     assert len(lines) == 3
     for row in rows.values():
-        assert set(row) == {"username", "directory", "active", "dn", "fields", "has_picture"}
+        assert set(row) == {"username", "directory", "active", "dn", "fields", "has_picture",
+                            "manager"}
         assert row["directory"] == "corp"
     assert rows["alice"]["fields"]["skills"] == ["Go", "Rust"]
     assert rows["alice"]["fields"]["display_name"] == "Älice Ärcher"

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from profilesync.directories.services import update_directory
 from profilesync.errors import InvalidSetting
 from profilesync.profiles.models import Profile
 from profilesync.profiles.services import create_field, update_field
@@ -149,8 +150,9 @@ def test_clock_skew_between_us_and_the_directory_loses_no_change(
 
 def test_entered_last_sync_date_reads_everyone_changed_since_then(tmp_path, make_directory,
                                                                    settings, profiles):
-    """Entering "Last LDAP sync date" (in the server's time zone) makes the next run import
-    exactly the people changed at or after that moment, whatever their directory time zone."""
+    """Entering "Last LDAP sync date" (in the server's time zone) makes the next run of a
+    directory that synced before read exactly the people changed at or after that moment,
+    whatever their directory time zone."""
     settings.TIME_ZONE = "Europe/Berlin"
     boundary = dt.datetime(2026, 5, 23, 13, 0, 0, tzinfo=dt.UTC)  # 15:00 in Berlin (CEST)
     server = SlapdServer(run_dir=tmp_path / "slapd")
@@ -160,6 +162,7 @@ def test_entered_last_sync_date_reads_everyone_changed_since_then(tmp_path, make
                 + person_ldif("after", boundary + dt.timedelta(hours=3)))
     with server, timezone.override("Europe/Berlin"):
         directory = directory_on(server, make_directory)
+        run_sync([directory])  # its first import, in full
         turn_on_incremental()
         set_setting("last_ldap_sync_date", "23-05-2026 15:00:00")
 
@@ -167,7 +170,7 @@ def test_entered_last_sync_date_reads_everyone_changed_since_then(tmp_path, make
 
     assert result.mode == SyncMode.INCREMENTAL
     assert "(modifyTimestamp>=20260523130000+0000)" in result.filter_sent
-    assert set(profiles(directory)) == {"at", "after"}
+    assert result.unchanged == 2  # "at" and "after" were read again, "before" was not
 
 
 def test_successful_run_advances_the_last_sync_date(synced):
@@ -303,6 +306,7 @@ def test_reconciliation_deactivates_deleted_and_filtered_out_people(synced, prof
 def test_reconciliation_stops_before_deactivating_too_many(synced, profiles):
     """A reconciliation that would deactivate more than the limit deactivates nobody."""
     directory, people, server = synced.directory, synced.people, synced.server
+    update_directory(directory, {"deactivation_floor": 0})  # three people: no floor here
     server.delete(people["ann"])
     server.delete(people["ben"])
 

@@ -40,9 +40,10 @@ def synced(subtree, make_directory, sync_directory):
 # -- the deactivation guard ----------------------------------------------
 
 def test_guard_stops_a_run_that_would_deactivate_too_many(subtree, synced, sync_directory):
-    """When 3 of 10 people vanish (over 20 %), nobody is deactivated and nothing else changes."""
+    """When 4 of 10 people vanish (over 20 %, and more than the 3 that may always go),
+    nobody is deactivated and nothing else changes."""
     directory, dns = synced
-    for dn in dns[:3]:
+    for dn in dns[:4]:
         subtree.delete(dn)
     subtree.modify(dns[5], title="Changed meanwhile")
     subtree.add_person("newcomer")
@@ -53,7 +54,7 @@ def test_guard_stops_a_run_that_would_deactivate_too_many(subtree, synced, sync_
     assert result.status == RunStatus.FAILED
     message = result.errors[0]["message"]
     assert "stopped before deactivating anyone" in message
-    assert "3 of 10" in message and "--force" in message
+    assert "4 of 10" in message and "--force" in message
     assert snapshot(directory) == before
     assert not Profile.objects.filter(directory=directory, username="newcomer").exists()
 
@@ -61,28 +62,28 @@ def test_guard_stops_a_run_that_would_deactivate_too_many(subtree, synced, sync_
 def test_forced_run_deactivates_past_the_guard(subtree, synced, sync_directory):
     """With force, the same run deactivates the missing people and applies the other changes."""
     directory, dns = synced
-    for dn in dns[:3]:
+    for dn in dns[:4]:
         subtree.delete(dn)
     subtree.add_person("newcomer")
 
     result = sync_directory(directory, force=True)
 
     assert result.status == RunStatus.SUCCEEDED
-    assert (result.deactivated, result.created) == (3, 1)
-    assert Profile.objects.filter(directory=directory, active=False).count() == 3
+    assert (result.deactivated, result.created) == (4, 1)
+    assert Profile.objects.filter(directory=directory, active=False).count() == 4
     assert Profile.objects.filter(directory=directory).count() == 11
 
 
 def test_guard_limit_is_configurable(subtree, synced, sync_directory):
-    """A directory allowed to lose half its users at once deactivates 3 of 10 without force."""
+    """A directory allowed to lose half its users at once deactivates 4 of 10 without force."""
     directory, dns = synced
-    update_directory(directory, {"max_deactivate_percent": 50})
-    for dn in dns[:3]:
+    update_directory(directory, {"max_deactivate_percent": 50, "max_deactivate_percent_24h": 50})
+    for dn in dns[:4]:
         subtree.delete(dn)
 
     result = sync_directory(directory)
 
-    assert (result.status, result.deactivated) == (RunStatus.SUCCEEDED, 3)
+    assert (result.status, result.deactivated) == (RunStatus.SUCCEEDED, 4)
 
 
 def test_empty_user_dn_trips_the_guard_instead_of_deactivating_everyone(

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from profilesync.directories.services import update_directory
 from profilesync.ldapclient.ber import BOOLEAN, ENUMERATED, OCTET_STRING, SEQUENCE, SET, encode_tlv
 from profilesync.ldapclient.syncrepl import Refresh as SyncRefresh
 from profilesync.ldapclient.syncrepl import SyncDone, SyncRequest, SyncState, _read_sync_info
@@ -145,6 +146,7 @@ def test_syncrepl_deletions_respect_the_deactivation_guard(five_people, profiles
     """Deleting more than the allowed share stops the run before anyone is deactivated and
     keeps the cookie, so the deletions are reported again on the next try."""
     directory, server = five_people
+    update_directory(directory, {"deactivation_floor": 0})  # five people: no floor here
     only_result(run_sync([directory]))
     cookie_before = bytes(DirectorySyncState.objects.get(directory=directory).syncrepl_cookie)
     for uid in ("ann", "ben"):
@@ -161,16 +163,22 @@ def test_syncrepl_deletions_respect_the_deactivation_guard(five_people, profiles
     assert forced.deactivated == 2
 
 
-def test_without_syncprov_the_run_falls_back_and_still_succeeds(tmp_path, make_directory):
+def test_without_syncprov_deletions_are_found_by_a_sweep_of_unique_ids(tmp_path, make_directory,
+                                                                         profiles):
     """A directory that lists the sync control but cannot serve it (no syncprov) still syncs
-    incrementally; the report says deletions wait for the scheduled reconciliation."""
+    incrementally, and a deletion is found by the next run, by a paged search of unique IDs;
+    the report says so and why."""
     server = SlapdServer(run_dir=tmp_path / "slapd", syncprov=False)
-    server.load(PEOPLE_OU + person_ldif("ann", dt.datetime.now(dt.UTC)))
+    server.load(PEOPLE_OU + "".join(person_ldif(uid, dt.datetime.now(dt.UTC))
+                                    for uid in ("ann", "ben")))
     with server:
         directory = directory_on(server, make_directory)
         run_sync([directory])
         turn_on_incremental()
+        server.delete(dn("ben"))
         result = only_result(run_sync([directory]))
 
     assert (result.status, result.mode) == (RunStatus.SUCCEEDED, SyncMode.INCREMENTAL)
-    assert result.deletions_source.startswith("scheduled reconciliation")
+    assert result.deletions_source.startswith("paged search of unique IDs (syncrepl refused")
+    assert result.deactivated == 1
+    assert {u: p.active for u, p in profiles(directory).items()} == {"ann": True, "ben": False}

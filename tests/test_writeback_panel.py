@@ -132,18 +132,19 @@ def test_cli_prints_the_steps_as_json_and_exits_1_on_failure(acl_server, acl_dir
 
 # -- conditional writes -------------------------------------------------------
 
-@pytest.mark.parametrize("use_assertion", [True, False], ids=["assertion", "compare-then-write"])
+@pytest.mark.parametrize("method", ["assertion", "value-delta", "entry-assertion",
+                                    "compare-then-write"])
 def test_write_happens_only_while_the_directory_holds_what_was_seen(acl_server, acl_directory,
-                                                                    use_assertion):
+                                                                    method):
     """A value changed in the directory after the person saw it is not overwritten; the
     conflict carries the directory's current value."""
     with connected(acl_directory.connection_settings()) as conn:
         write_attribute(conn, ANN_DN, "telephoneNumber", [b"+49 30 2222"], [b"+49 30 1111"],
-                        use_assertion=use_assertion)
+                        method=method)
         acl_server.modify(ANN_DN, {"telephoneNumber": ["+49 30 9999"]})
         with pytest.raises(WriteConflict) as conflict:
             write_attribute(conn, ANN_DN, "telephoneNumber", [b"+49 30 3333"], [b"+49 30 2222"],
-                            use_assertion=use_assertion)
+                            method=method)
         assert conflict.value.current == [b"+49 30 9999"]
         assert read_values(conn, ANN_DN, "telephoneNumber") == [b"+49 30 9999"]
 
@@ -152,19 +153,19 @@ def test_emptied_value_deletes_the_attribute_and_absence_can_be_asserted(acl_ser
                                                                          acl_directory):
     """Emptying a field deletes the attribute; writing to an absent attribute asserts absence."""
     with connected(acl_directory.connection_settings()) as conn:
-        write_attribute(conn, ANN_DN, "telephoneNumber", [], [b"+49 30 1111"], use_assertion=True)
+        write_attribute(conn, ANN_DN, "telephoneNumber", [], [b"+49 30 1111"], method="value-delta")
         assert read_values(conn, ANN_DN, "telephoneNumber") == []
-        write_attribute(conn, ANN_DN, "mobile", [b"+49 170 1"], [], use_assertion=True)
+        write_attribute(conn, ANN_DN, "mobile", [b"+49 170 1"], [], method="assertion")
         assert read_values(conn, ANN_DN, "mobile") == [b"+49 170 1"]
         with pytest.raises(WriteConflict):
-            write_attribute(conn, ANN_DN, "mobile", [b"+49 170 2"], [], use_assertion=True)
+            write_attribute(conn, ANN_DN, "mobile", [b"+49 170 2"], [], method="assertion")
 
 
 def test_refused_write_names_the_cause(acl_server, acl_directory):
     """A write the ACL forbids raises a permanent refusal saying insufficient access."""
     with connected(acl_directory.connection_settings()) as conn:
         with pytest.raises(WriteRefused) as refused:
-            write_attribute(conn, ANN_DN, "title", [b"Boss"], [b"Engineer"], use_assertion=True)
+            write_attribute(conn, ANN_DN, "title", [b"Boss"], [b"Engineer"], method="assertion")
     assert "insufficient access" in str(refused.value)
 
 

@@ -49,7 +49,7 @@ def test_saved_phone_number_reaches_the_directory_and_is_audited(ann, acl_direct
     audit = WriteAudit.objects.get()
     assert (audit.actor, audit.attribute, audit.old_value, audit.new_value, audit.result,
             audit.method) == ("ann", "telephoneNumber", "+49 30 1111", "+49 30 2222",
-                              "written", "assertion")
+                              "written", "value-delta")
     ann.refresh_from_db()
     assert ann.values["phone"] == "+49 30 2222"
 

@@ -22,7 +22,10 @@ class DataSourcesForm(forms.Form):
     last_ldap_sync_date = forms.CharField(
         required=False, label="Last LDAP sync date",
         help_text=f"{LAST_SYNC_FORMAT}, e.g. {LAST_SYNC_EXAMPLE}. Empty: the next run is a full "
-                  "sync. A date: the next run reads every user changed since then.")
+                  "sync of every directory: it reads everyone and deactivates whoever is gone. "
+                  "A date: the next run of each directory that synced before reads every user "
+                  "changed since then; a directory that never synced still gets its first "
+                  "import in full.")
 
     def __init__(self, *args, zone, directories, **kwargs):
         super().__init__(*args, **kwargs)
@@ -31,7 +34,9 @@ class DataSourcesForm(forms.Form):
         for directory in self.directories:
             self.fields[f"pattern_{directory.pk}"] = forms.CharField(
                 label=f"Timestamp pattern of {directory.name}", initial=directory.timestamp_pattern,
-                help_text="Java SimpleDateFormat letters y M d H m s S Z X; written in UTC.")
+                help_text="Java SimpleDateFormat letters y M d H m s S Z X; written in UTC. "
+                          "Quoted text may not hold * ( ) \\ or an offset such as '-0500'; "
+                          "a changed pattern is checked against the directory at once.")
 
     def clean(self):
         cleaned = super().clean()

@@ -23,7 +23,8 @@ VENDOR_DEFAULT = "Empty: the vendor's default."
 OPTIONS = ("type", "vendor", "urls", "start_tls", "ca_file", "bind_dn", "base_dn", "user_dn",
            "user_filter", "username_attribute", "unique_id_attribute",
            "modify_timestamp_attribute", "timestamp_pattern", "page_size", "connect_timeout",
-           "operation_timeout", "max_deactivate_percent")
+           "operation_timeout", "max_deactivate_percent", "max_deactivate_percent_24h",
+           "deactivation_floor")
 
 
 class DirectoryForm(ServiceForm):
@@ -35,7 +36,7 @@ class DirectoryForm(ServiceForm):
         ("Users", ("base_dn", "user_dn", "user_filter", "username_attribute",
                    "unique_id_attribute")),
         ("Sync", ("modify_timestamp_attribute", "timestamp_pattern", "page_size",
-                  "max_deactivate_percent")),
+                  "max_deactivate_percent", "max_deactivate_percent_24h", "deactivation_floor")),
     )
 
     name = forms.CharField(
@@ -84,12 +85,25 @@ class DirectoryForm(ServiceForm):
         initial=20, label="Deactivation limit (%)",
         help_text="A sync that would deactivate more than this share of the directory's users "
         "stops and asks.")
+    max_deactivate_percent_24h = forms.FloatField(
+        initial=30, required=False, label="Deactivation limit per 24 hours (%)",
+        help_text="A sync that would bring the deactivations of the last 24 hours past this "
+        "share stops and asks, so runs that each stay under the limit above cannot add up. "
+        "Empty: 30.")
+    deactivation_floor = forms.IntegerField(
+        initial=3, required=False, label="People who may always go",
+        help_text="Up to this many deactivations never stop a sync, whatever the shares (a "
+        "directory of four people may lose one). Empty: 3.")
 
     def __init__(self, *args, directory: Directory | None = None, **kwargs):
         self.directory = directory
         if directory is not None:
             kwargs.setdefault("initial", _initial_of(directory))
         super().__init__(*args, **kwargs)
+        if directory is not None and directory.page_size_note:
+            # What the last sync or connection test learned from the server.
+            self.fields["page_size"].help_text = directory.page_size_note[0].upper() + \
+                directory.page_size_note[1:] + "."
         password = self.fields["bind_password"]
         if directory is None:
             password.help_text = "Stored encrypted and never shown again."
@@ -162,7 +176,8 @@ class DirectoryForm(ServiceForm):
 
 def _initial_of(directory: Directory) -> dict:
     initial = {name: getattr(directory, name) for name in OPTIONS
-               if name not in ("urls", "max_deactivate_percent")}
+               if name not in ("urls", "max_deactivate_percent", "max_deactivate_percent_24h")}
     initial["urls"] = "\n".join(directory.urls)
     initial["max_deactivate_percent"] = round(directory.max_deactivate_share * 100, 2)
+    initial["max_deactivate_percent_24h"] = round(directory.max_deactivate_share_24h * 100, 2)
     return initial

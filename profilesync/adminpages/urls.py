@@ -1,6 +1,6 @@
 """Every page of the administration area, under /admin/, each guarded by access.admin_page."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import (
     audit_views,
@@ -36,4 +36,5 @@ urlpatterns = [
     path("sync/run-now", sync_views.run_now, name="sync-run-now"),
     path("sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),
     path("write-back/audit", audit_views.audit_log, name="write-audit"),
+    path("notifications/", include("profilesync.adminpages.notification_views")),
 ]

@@ -8,6 +8,10 @@ writes back to the directory the client may send ``seen``: the directory value
 it showed the person. Without it, the value stored now is taken, which detects
 a change made in the directory after the last sync or refresh, but not one the
 client's own copy predates.
+
+Edits not (yet) in the directory are part of the answer (``pending``: pending,
+refused or ended, with the reason), and ``withdraw`` takes one back, as the
+dialog's "Withdraw" does.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from profilesync.profiles.access import field_accesses
 from profilesync.profiles.edit_form import SEEN_PREFIX, EditProfileForm
 from profilesync.profiles.models import FieldType, Profile
 from profilesync.profiles.self_service import save_own_profile
+from profilesync.writeback.pending import open_rows, pending_row
+from profilesync.writeback.service import withdraw_open_writes
 
 from .people import person_detail
 from .schemas import ApiError, PersonDetail
@@ -32,14 +38,31 @@ Value = str | list[str] | None
 
 
 class ProfileChange(Schema):
-    values: dict[str, Value]
+    values: dict[str, Value] = {}
     seen: dict[str, Value] = {}
+    withdraw: list[str] = []
+
+
+class PendingEdit(Schema):
+    """An edit not (yet) in the directory; a picture's value is its ``sha256:`` hash."""
+
+    field: str
+    value: Value
+    state: str  # pending (retried), refused, ended (no longer applies)
+    attempts: int
+    next_try_at: str | None
+    message: str
+
+
+class MyProfile(PersonDetail):
+    pending: list[PendingEdit] = []
 
 
 class ChangeOutcome(Schema):
     written: list[str]
     saved: list[str]
     pending: dict[str, str]
+    withdrawn: list[str] = []
 
 
 class ChangeRefused(Schema):
@@ -57,10 +80,17 @@ def _own_profile(request: HttpRequest) -> Profile:
     return profile
 
 
-@router.get("/people/me", response={200: PersonDetail, 404: ApiError})
-def my_profile(request: HttpRequest) -> PersonDetail:
-    """The caller's own profile (a local login has none: 404)."""
-    return person_detail(request, _own_profile(request))
+@router.get("/people/me", response={200: MyProfile, 404: ApiError})
+def my_profile(request: HttpRequest) -> MyProfile:
+    """The caller's own profile with the edits not yet in the directory (local logins: 404)."""
+    profile = _own_profile(request)
+    return MyProfile(**person_detail(request, profile).model_dump(), pending=_pending(profile))
+
+
+def _pending(profile: Profile) -> list[PendingEdit]:
+    return [PendingEdit(**{k: v for k, v in pending_row(row).items()
+                           if k not in ("username", "directory")})
+            for row in open_rows(profile)]
 
 
 @router.patch("/people/me", response={200: ChangeOutcome, 404: ApiError, 409: ChangeRefused,
@@ -70,6 +100,12 @@ def change_my_profile(request: HttpRequest, change: ProfileChange) -> Status:
     profile = _own_profile(request)
     accesses = field_accesses(profile)
     _refuse_what_cannot_change(change, accesses)
+    unknown = sorted(set(change.withdraw) - {row.field_key for row in open_rows(profile)})
+    if unknown:
+        raise HttpError(422, f"withdraw: no edit of {', '.join(unknown)} is waiting "
+                             "(GET /api/v1/people/me lists them under pending)")
+    withdrawn = [key for key in change.withdraw
+                 if withdraw_open_writes(profile, key, reason="withdrawn by the person")]
     form = EditProfileForm(accesses, profile, _form_data(change, accesses, profile))
     if not form.is_valid():
         return Status(422, ChangeRefused(
@@ -84,7 +120,7 @@ def change_my_profile(request: HttpRequest, change: ProfileChange) -> Status:
                        for key, (mine, theirs) in outcome.conflicts.items()},
             refused=outcome.refused, written=outcome.written))
     return Status(200, ChangeOutcome(written=outcome.written, saved=local,
-                                     pending=outcome.pending))
+                                     pending=outcome.pending, withdrawn=withdrawn))
 
 
 def _refuse_what_cannot_change(change: ProfileChange, accesses) -> None:
@@ -105,14 +141,20 @@ def _refuse_what_cannot_change(change: ProfileChange, accesses) -> None:
 def _form_data(change: ProfileChange, accesses, profile: Profile) -> dict:
     """The dialog's form data: every editable field as stored, the request's values over it."""
     data: dict = {}
+    waiting = {row.field_key: row for row in open_rows(profile) if row.status == "pending"}
     for access in accesses:
         field = access.field
         if not access.editable or field.type == FieldType.PICTURE:
             continue
         stored = (profile.values if access.writes_back else profile.local_values).get(field.key)
+        seen = stored
+        if access.writes_back and field.key in waiting:
+            # As the dialog: a pending edit stands (checked against what was seen then)
+            # until the request replaces or withdraws it.
+            stored, seen = waiting[field.key].value, waiting[field.key].expected
         data[field.key] = _form_value(field.type, change.values.get(field.key, stored))
         if access.writes_back:
-            data[SEEN_PREFIX + field.key] = json.dumps(change.seen.get(field.key, stored))
+            data[SEEN_PREFIX + field.key] = json.dumps(change.seen.get(field.key, seen))
     return data
 
 

@@ -23,6 +23,7 @@ from profilesync.profiles.models import FieldType, Profile, ProfileField
 from profilesync.profiles.search.query import Criteria, search_people
 from profilesync.profiles.search.text import SearchFields, query_words
 
+from .reporting import reporting_fields
 from .schemas import ApiError, FieldDefinition, PeoplePage, PersonDetail, PersonSummary
 
 router = Router(tags=["people"])
@@ -125,4 +126,5 @@ def person_detail(request: HttpRequest, profile: Profile) -> PersonDetail:
         id=profile.pk, name=profile.display_name or profile.username, username=profile.username,
         directory=profile.directory.name, active=profile.active, headline=view.headline,
         fields=rows, picture_url=_picture_url(request, profile, view.shows_picture),
-        url=request.build_absolute_uri(reverse("profile", args=[profile.pk])))
+        url=request.build_absolute_uri(reverse("profile", args=[profile.pk])),
+        **reporting_fields(profile, request.user))  # issue 17: manager and reports

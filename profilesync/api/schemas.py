@@ -39,8 +39,20 @@ class FieldValue(Schema):
     restricted: str
 
 
+class PersonRef(Schema):
+    """Another person named from this one: their manager, or one of their direct reports."""
+
+    id: int
+    name: str
+    title: str
+
+
 class PersonDetail(Person):
     fields: list[FieldValue]
+    # Reporting lines (the ``manager`` field, under its visibility rules): null and []
+    # when the caller may not see them, or the manager is not in profilesync.
+    manager: PersonRef | None = None
+    reports: list[PersonRef] = []
 
 
 class FieldDefinition(Schema):

@@ -12,17 +12,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-import ldap
-
-from profilesync.ldapclient.connection import open_connection
-from profilesync.ldapclient.errors import (
-    BaseDNNotFound,
-    BindFailed,
-    DirectoryError,
-    SearchFailed,
-    describe_ldap_error,
-)
-from profilesync.ldapclient.search import paged_search, read_entry
+from profilesync.ldapclient.connection import close, connected_url, open_connection
+from profilesync.ldapclient.errors import BaseDNNotFound, BindFailed, DirectoryError
+from profilesync.ldapclient.search import allowed_page_size, paged_search, read_entry
 
 from .models import Directory
 
@@ -70,7 +62,7 @@ def check_connection(directory: Directory) -> list[Step]:
     except DirectoryError as exc:
         return [_failed("Connect", exc)]
     try:
-        url = conn.get_option(ldap.OPT_URI)
+        url = connected_url(conn)
         steps = [
             Step("Connect", Outcome.PASSED, f"connected to {url}"
                  + (" with StartTLS" if directory.start_tls and url.startswith("ldap:") else "")),
@@ -80,10 +72,7 @@ def check_connection(directory: Directory) -> list[Step]:
         steps.extend(_search_steps(conn, directory))
         return steps
     finally:
-        try:
-            conn.unbind_s()
-        except ldap.LDAPError:
-            pass
+        close(conn)
 
 
 def _search_steps(conn, directory: Directory) -> list[Step]:
@@ -96,20 +85,44 @@ def _search_steps(conn, directory: Directory) -> list[Step]:
             found = read_entry(conn, dn, ["objectClass"]) is not None
         except DirectoryError as exc:
             return [*steps, _failed(title, exc)]
-        except ldap.LDAPError as exc:
-            return [*steps, _failed(title, SearchFailed(
-                f"reading {dn!r} failed: {describe_ldap_error(exc)}", setting=setting))]
         if not found:
             return [*steps, _failed(title, BaseDNNotFound(
                 f"{dn!r} does not exist or the bind DN may not read it", setting=setting))]
         steps.append(Step(title, Outcome.PASSED, f"{dn} exists"))
+    page_size = _page_size_step(conn, directory)
+    if page_size is not None:
+        steps.append(page_size)
+        if not page_size.passed:
+            return steps
     steps.append(_users_step(conn, directory))
     return steps
 
 
+def _page_size_step(conn, directory: Directory) -> Step | None:
+    """Probe the page size the server allows, as a sync does; store it when smaller.
+
+    None when the configured page size is allowed (nothing to say). A smaller
+    limit is kept at once, so the first import does not meet the refusal.
+    """
+    title = "Page size"
+    try:
+        allowed = allowed_page_size(conn, directory.search_base, directory.page_size)
+    except DirectoryError as exc:
+        return _failed(title, exc)
+    if allowed >= directory.page_size:
+        return None
+    directory.page_size = directory.server_page_size_limit = allowed
+    if directory.pk is not None:
+        Directory.objects.filter(pk=directory.pk).update(page_size=allowed,
+                                                         server_page_size_limit=allowed)
+    return Step(title, Outcome.WARNING, directory.page_size_note,
+                hint="raise the service account's paged-results limit on the server "
+                "(OpenLDAP: olcLimits size.pr) if you want larger pages", setting="page_size")
+
+
 def _users_step(conn, directory: Directory) -> Step:
     title = "Search users"
-    username_attribute = directory.username_attribute or directory.vendor_info.username_attribute
+    username_attribute = directory.effective_username_attribute
     filterstr = directory.effective_user_filter
     try:
         first_page = next(iter(paged_search(conn, directory.search_base, filterstr,

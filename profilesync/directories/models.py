@@ -67,6 +67,17 @@ class Directory(models.Model):
     max_deactivate_share = models.FloatField(
         default=0.2, help_text="A run that would deactivate more than this share stops."
     )
+    max_deactivate_share_24h = models.FloatField(
+        default=0.3, help_text="A run that would bring the deactivations of the last 24 hours "
+        "past this share stops."
+    )
+    deactivation_floor = models.PositiveIntegerField(
+        default=3, help_text="Up to this many people may always be deactivated, whatever the "
+        "shares say (a directory of four people may lose one)."
+    )
+    # The largest page the server allowed the service account when a sync or a
+    # connection test last found its page size refused (None: never refused).
+    server_page_size_limit = models.PositiveIntegerField(null=True, blank=True, editable=False)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -108,9 +119,34 @@ class Directory(models.Model):
         """Base DN with the additional user DN in front, as users are searched."""
         return f"{self.user_dn},{self.base_dn}" if self.user_dn else self.base_dn
 
+    # Each setting resolved once: the directory's own value, else the vendor's default.
     @property
     def effective_user_filter(self) -> str:
         return and_filter(self.user_filter or self.vendor_info.user_filter)
+
+    @property
+    def effective_username_attribute(self) -> str:
+        return self.username_attribute or self.vendor_info.username_attribute
+
+    @property
+    def effective_unique_id_attribute(self) -> str:
+        return self.unique_id_attribute or self.vendor_info.unique_id_attribute
+
+    @property
+    def effective_modify_timestamp_attribute(self) -> str:
+        return self.modify_timestamp_attribute or self.vendor_info.modify_timestamp_attribute
+
+    @property
+    def effective_timestamp_pattern(self) -> str:
+        return self.timestamp_pattern or self.vendor_info.timestamp_pattern
+
+    @property
+    def page_size_note(self) -> str:
+        """What the directory page says when the server refused the configured page size."""
+        if self.server_page_size_limit is None:
+            return ""
+        return (f"the server allows at most {self.server_page_size_limit} entries per page; "
+                f"the directory's page size is now {self.page_size}")
 
     def sync_refusal(self) -> str | None:
         """Why this directory cannot be synced, or None when it can."""

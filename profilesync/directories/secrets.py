@@ -14,9 +14,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from profilesync.ldapclient.errors import DirectoryError
 
-class SecretUnreadable(Exception):
+
+class SecretUnreadable(DirectoryError):
     """A stored secret cannot be decrypted with the current secret key."""
+
+    setting = "bind_password"
+    hint = ""
 
 
 def _fernet() -> Fernet:

@@ -61,6 +61,15 @@ def apply_options(directory: Directory, options: dict[str, Any]) -> None:
     if options.get("max_deactivate_percent") is not None:
         changes["max_deactivate_share"] = validation.check_share_percent(
             options["max_deactivate_percent"], "max_deactivate_percent")
+    if options.get("max_deactivate_percent_24h") is not None:
+        changes["max_deactivate_share_24h"] = validation.check_share_percent(
+            options["max_deactivate_percent_24h"], "max_deactivate_percent_24h")
+    if options.get("deactivation_floor") is not None:
+        changes["deactivation_floor"] = validation.check_count(
+            options["deactivation_floor"], "deactivation_floor")
+    if changes.get("page_size", directory.page_size) != directory.page_size:
+        # A page size changed by hand is the administrator's again: forget the server's answer.
+        changes["server_page_size_limit"] = None
     for name, value in changes.items():
         setattr(directory, name, value)
     if options.get("bind_password") is not None:

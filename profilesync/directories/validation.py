@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-import ldap.dn
-
 from profilesync.errors import InvalidSetting
 from profilesync.ldapclient.connection import validate_url
+from profilesync.ldapclient.dn import is_valid_dn
 from profilesync.ldapclient.timestamps import parse_pattern
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -34,12 +33,9 @@ def check_dn(value: str, setting: str, *, allow_empty: bool = True) -> str:
         if allow_empty:
             return ""
         raise InvalidSetting(setting, "is required, e.g. dc=example,dc=org")
-    try:
-        ldap.dn.str2dn(value)
-    except ldap.DECODING_ERROR:
+    if not is_valid_dn(value):
         raise InvalidSetting(
-            setting, f"{value!r} is not a valid DN; write it like ou=people,dc=example,dc=org"
-        ) from None
+            setting, f"{value!r} is not a valid DN; write it like ou=people,dc=example,dc=org")
     return value
 
 
@@ -88,6 +84,13 @@ def check_share_percent(value: float, setting: str) -> float:
     if not 0 <= value <= 100:
         raise InvalidSetting(setting, f"must be a percentage from 0 to 100; got {value:g}")
     return value / 100
+
+
+def check_count(value: int, setting: str, *, maximum: int = 1_000_000) -> int:
+    """A whole number from 0 to ``maximum``, such as how many people may always go."""
+    if int(value) != value or not 0 <= value <= maximum:
+        raise InvalidSetting(setting, f"must be a whole number from 0 to {maximum}; got {value:g}")
+    return int(value)
 
 
 def check_timestamp_pattern(value: str, setting: str = "timestamp_pattern") -> str:

@@ -22,6 +22,10 @@ from .errors import (
 
 log = logging.getLogger(__name__)
 
+# The type of an open, bound connection, for code outside ldapclient/ that passes
+# one along without importing python-ldap itself.
+Connection = LDAPObject
+
 SUPPORTED_SCHEMES = ("ldap", "ldaps", "ldapi")
 
 _ENCRYPT_HINT = ("use an ldaps:// URL or turn on StartTLS, with the server's CA certificate "
@@ -146,7 +150,17 @@ def connected(settings: ConnectionSettings) -> Iterator[LDAPObject]:
     try:
         yield conn
     finally:
-        try:
-            conn.unbind_s()
-        except ldap.LDAPError:
-            pass
+        close(conn)
+
+
+def connected_url(conn: Connection) -> str:
+    """The URL this connection reached (the first of the configured ones that answered)."""
+    return conn.get_option(ldap.OPT_URI)
+
+
+def close(conn: Connection) -> None:
+    """Unbind, ignoring a server that is already gone."""
+    try:
+        conn.unbind_s()
+    except ldap.LDAPError:
+        pass

@@ -18,7 +18,7 @@ from ldap.controls import RequestControl, ResponseControl
 from ldap.ldapobject import LDAPObject
 
 from .ber import BOOLEAN, ENUMERATED, OCTET_STRING, SEQUENCE, SET, elements, encode_tlv, read_tlv
-from .errors import DirectoryUnreachable, SearchFailed, describe_ldap_error
+from .errors import DirectoryError, DirectoryUnreachable, SearchFailed, describe_ldap_error
 
 SYNC_REQUEST_OID = "1.3.6.1.4.1.4203.1.9.1.1"
 SYNC_STATE_OID = "1.3.6.1.4.1.4203.1.9.1.2"
@@ -75,13 +75,16 @@ class SyncDone(ResponseControl):
 RESPONSE_CONTROLS = {SYNC_STATE_OID: SyncState, SYNC_DONE_OID: SyncDone}
 
 
-class SyncreplUnavailable(Exception):
+class SyncreplUnavailable(DirectoryError):
     """The server (or this account) cannot do content synchronisation on this base.
 
     OpenLDAP lists the sync control in its root DSE even on a database without
-    the syncprov overlay, so only asking tells; the caller falls back to
-    reconciliation.
+    the syncprov overlay, so only asking tells; the caller then finds deletions
+    by a sweep of unique IDs instead.
     """
+
+    setting = "bind_dn"
+    hint = ""
 
 
 @dataclass

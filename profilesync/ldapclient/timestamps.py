@@ -9,6 +9,13 @@ Letters understood: ``y M d H m s S Z X``; text in single quotes is literal
 (``''`` is a quote); every other non-letter is literal. Values are always
 written in UTC, so ``Z`` gives ``+0000`` and ``X`` gives ``Z``, like Java with
 a UTC time zone.
+
+Literal text goes into a search filter, so it is held to what a timestamp
+needs: a literal with ``*``, ``(``, ``)``, a backslash or NUL is refused (``'*'``
+would turn the comparison into a presence test, ``'Z)(uid=*'`` would add a
+filter of its own), and so is a literal that looks like a UTC offset
+(``'-0500'``), which would move the watermark by hours because the value
+is written in UTC. What remains is escaped when the filter is built.
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ LAST_SYNC_EXAMPLE = "23-05-2016 15:00:00"
 _LAST_SYNC_RE = re.compile(r"^(\d{2})-(\d{2})-(\d{4}) (\d{2}):(\d{2}):(\d{2})$")
 
 _KNOWN_LETTERS = set("yMdHmsSZX")
+# Filter syntax (RFC 4515's specials) that no literal of a timestamp may carry.
+_FILTER_SPECIALS = set("*()\\\0")
+# A sign followed by two digits (+05, -0500, +05:30): an offset, whatever surrounds it.
+_OFFSET = re.compile(r"[+-]\d{2}")
 _REQUIRED = {"y": "year (yyyy)", "M": "month (MM)", "d": "day (dd)", "H": "hour (HH)",
              "m": "minute (mm)", "s": "second (ss)"}
 
@@ -72,6 +83,7 @@ def parse_pattern(pattern: str, setting: str = "timestamp_pattern") -> tuple[Tok
         else:
             tokens.append(Token("", literal=char))
             i += 1
+    _check_literals(pattern, tokens, setting)
     present = {t.letter for t in tokens}
     missing = [label for letter, label in _REQUIRED.items() if letter not in present]
     if missing:
@@ -81,6 +93,34 @@ def parse_pattern(pattern: str, setting: str = "timestamp_pattern") -> tuple[Tok
             "day, hour, minute and second, e.g. yyyyMMddHHmmssZ",
         )
     return tuple(tokens)
+
+def _check_literals(pattern: str, tokens: list[Token], setting: str) -> None:
+    """Refuse literal text that could change the filter or the instant it stands for."""
+    runs: list[str] = []
+    current = ""
+    for token in tokens:
+        if token.letter:
+            if current:
+                runs.append(current)
+            current = ""
+        else:
+            current += token.literal
+    if current:
+        runs.append(current)
+    for text in runs:
+        bad = sorted(_FILTER_SPECIALS & set(text))
+        if bad:
+            shown = ", ".join("NUL" if c == "\0" else repr(c) for c in bad)
+            raise InvalidSetting(
+                setting, f"{pattern!r} has the literal text {text!r} with {shown}, which would "
+                "change the search filter; a timestamp pattern may quote only plain text such "
+                "as 'Z' or '.0Z'")
+        if _OFFSET.search(text):
+            raise InvalidSetting(
+                setting, f"{pattern!r} has the literal text {text!r}, which reads as a UTC "
+                "offset; values are always written in UTC, so a literal offset would move the "
+                "watermark by hours. Use the letter Z (+0000) or X (Z) instead")
+
 
 def format_timestamp(moment: datetime, pattern: str | tuple[Token, ...]) -> str:
     """Write ``moment`` (converted to UTC) with ``pattern``."""

@@ -10,3 +10,6 @@ class ProfilesConfig(AppConfig):
         from .search import signals
 
         signals.connect(self)
+        from . import person_links  # issue 17: relink a profile saved outside a sync page
+
+        person_links.connect()

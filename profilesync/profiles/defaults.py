@@ -26,18 +26,22 @@ DEFAULT_FIELDS = (
     DefaultField("phone", "Phone", "phone", "telephoneNumber"),
     DefaultField("mail", "Email", "email", "mail", searchable=True),
     DefaultField("picture", "Profile picture", "picture", "jpegPhoto", "General"),
+    # A DN on both OpenLDAP (inetOrgPerson) and AD: resolved by profiles.person_links.
+    DefaultField("manager", "Manager", "person", "manager", "General"),
 )
 
 
-def create_default_fields(field_model) -> int:
+def create_default_fields(field_model, only: tuple[str, ...] | None = None) -> int:
     """Create the default fields whose keys are free; return how many were made.
 
     Takes the model class so the data migration can pass its historical model.
+    ``only``: just these keys (a later migration adding one new default field must
+    not bring back the others an administrator deleted).
     """
     existing = set(field_model.objects.values_list("key", flat=True))
     created = 0
     for position, spec in enumerate(DEFAULT_FIELDS):
-        if spec.key in existing:
+        if spec.key in existing or (only is not None and spec.key not in only):
             continue
         field_model.objects.create(
             key=spec.key,

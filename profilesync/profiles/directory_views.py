@@ -23,6 +23,7 @@ from django.utils.cache import patch_vary_headers
 from profilesync.accounts.roles import is_administrator
 
 from .access import can_see_field
+from .business_card import search_vcards
 from .display import HEADLINE_KEYS, NAME_KEY
 from .models import FieldType, Profile, ProfileField
 from .search.choices import filter_choices
@@ -100,6 +101,8 @@ def people_list(request: HttpRequest) -> HttpResponse:
         filters=tuple((control.key, control.selected) for control in filters if control.selected),
         include_inactive=include_inactive,
     )
+    if request.GET.get("format") == "vcf":  # issue 17: everyone this search finds, as vCards
+        return search_vcards(request, criteria)
     result = search_people(criteria, _page_number(request), PAGE_SIZE)
     state = {"q": query, **{c.param: c.selected for c in filters}, "view": view,
              "inactive": "1" if include_inactive else ""}

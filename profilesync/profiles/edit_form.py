@@ -113,6 +113,7 @@ def initial_value(field: ProfileField, stored: object) -> object:
 
 REMOVE_PICTURE = "remove-picture"  # a key can never contain "-", so no field is named so
 SEEN_PREFIX = "seen-"
+WITHDRAW_PREFIX = "withdraw-"
 
 
 class EditProfileForm(forms.Form):
@@ -128,6 +129,8 @@ class EditProfileForm(forms.Form):
         self.picture_field: ProfileField | None = None
         self.picture_writes_back = False
         self.new_picture: bytes | None = None
+        # Edits of this profile not (yet) in the directory: pending, refused or ended.
+        self.open_writes = _open_writes(profile)
         for access in accesses:
             field = access.field
             if not access.editable:
@@ -143,11 +146,25 @@ class EditProfileForm(forms.Form):
             if access.writes_back:
                 self.writeback_fields[field.key] = field
                 shown = profile.values.get(field.key)
-                self._add_seen(field.key, shown)
+                waiting = self.open_writes.get(field.key)
+                if waiting is not None and waiting.status == "pending":
+                    # The person's value, still on its way, checked against what they saw
+                    # then: saving it again never overwrites a newer directory value.
+                    shown = waiting.value
+                    self._add_seen(field.key, waiting.expected)
+                else:
+                    self._add_seen(field.key, shown)
             else:
                 self.value_fields[field.key] = field
                 shown = profile.local_values.get(field.key)
             self.initial[field.key] = initial_value(field, shown)
+        for key, waiting in self.open_writes.items():
+            if key in self.fields:
+                self.fields[key].open_write = waiting
+                self.fields[WITHDRAW_PREFIX + key] = forms.BooleanField(
+                    required=False, label="Withdraw this change" if waiting.status == "pending"
+                    else "Dismiss this notice")
+                self.fields[key].withdraw = self[WITHDRAW_PREFIX + key]
 
     def _add_seen(self, key: str, value: object) -> None:
         self.fields[SEEN_PREFIX + key] = forms.JSONField(required=False, widget=forms.HiddenInput)
@@ -158,7 +175,13 @@ class EditProfileForm(forms.Form):
         return self.cleaned_data.get(SEEN_PREFIX + key)
 
     def set_seen(self, key: str, value: object) -> None:
-        """After a conflict: saving again means "keep mine" over this directory value."""
+        """After a conflict: saving again means "keep mine" over this directory value.
+
+        A picture is carried by its stored name (JSON has no bytes)."""
+        if isinstance(value, bytes):
+            from .pictures import store_picture
+
+            value = store_picture(value)
         data = self.data.copy()
         data[SEEN_PREFIX + key] = json.dumps(value)
         self.data = data
@@ -196,15 +219,33 @@ class EditProfileForm(forms.Form):
     def remove_picture(self) -> bool:
         return bool(self.cleaned_data.get(REMOVE_PICTURE)) and self.new_picture is None
 
+    def withdrawn(self) -> list[str]:
+        """Keys whose open write the person withdraws: ticked "Withdraw", or a pending
+        edit whose field they set back to the directory's value."""
+        keys = [key for key in self.open_writes
+                if self.cleaned_data.get(WITHDRAW_PREFIX + key)]
+        for key, field in self.writeback_fields.items():
+            waiting = self.open_writes.get(key)
+            if waiting is None or waiting.status != "pending" or key in keys:
+                continue
+            if (stored_value(field, self.cleaned_data.get(key)) or None) == (
+                    self.profile.values.get(key) or None):
+                keys.append(key)  # back to what the directory holds: nothing to write
+        return keys
+
     def directory_edits(self) -> list[tuple[str, object, object]]:
         """(key, new value, value seen) for each write-back field the person changed."""
         edits = []
+        withdrawn = set(self.withdrawn())
         for key, field in self.writeback_fields.items():
+            if key in withdrawn:
+                continue
             new = stored_value(field, self.cleaned_data.get(key))
             seen = self.seen_value(key)
             if (new or None) != (seen or None):
                 edits.append((key, new, seen))
-        if self.picture_writes_back and self.new_picture is not None:
+        if (self.picture_writes_back and self.new_picture is not None
+                and self.picture_field.key not in withdrawn):
             edits.append((self.picture_field.key, self.new_picture, self.seen_value(
                 self.picture_field.key)))
         return edits
@@ -220,3 +261,12 @@ class EditProfileForm(forms.Form):
             else:
                 values[key] = value
         return values
+
+
+def _open_writes(profile: Profile) -> dict:
+    """The latest open write-back per field key (the rows live in ``writeback``)."""
+    from profilesync.writeback.pending import open_rows
+
+    if profile.pk is None:
+        return {}
+    return {row.field_key: row for row in open_rows(profile)}

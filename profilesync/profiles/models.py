@@ -23,6 +23,8 @@ class FieldType(models.TextChoices):
     PHONE = "phone", "Phone"
     URL = "url", "URL"
     PICTURE = "picture", "Profile picture"
+    # Another profile, named by a DN-valued attribute (``manager``): profiles.person_links.
+    PERSON = "person", "Person"
 
 
 # Date fields come from directory timestamps in many notations; writing one back
@@ -146,3 +148,38 @@ class StoredPicture(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PersonLink(models.Model):
+    """Which profile a Person field of one profile names (``profiles.person_links``).
+
+    One row per profile and Person field, written after each sync page: the profile's
+    own DN and the named DN, both normalised (``*_key``), so "who is the profile with
+    this DN?" and "who names this DN?" are indexed look-ups within a directory, and
+    ``target`` is the resolved profile (null while no profile has that DN). Kept apart
+    from ``Profile`` so the sync's bulk writes of profiles pay for none of these indexes.
+    """
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="person_links")
+    field_key = models.CharField(max_length=64)
+    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="+",
+                                  db_index=False)
+    own_key = models.CharField(max_length=1000)
+    target_dn = models.CharField(max_length=1000, blank=True)
+    target_key = models.CharField(max_length=1000, blank=True)
+    target = models.ForeignKey(Profile, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "field_key"], name="one_link_per_field")
+        ]
+        indexes = [
+            models.Index(fields=["directory", "own_key"], name="person_link_own_idx"),
+            models.Index(fields=["directory", "target_key"], name="person_link_target_key_idx"),
+            # The org chart's "who reports to X": one index range per level.
+            models.Index(fields=["target", "field_key"], name="person_link_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}.{self.field_key} -> {self.target_dn}"

@@ -110,9 +110,11 @@ def edit_profile(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _report_saved(request: HttpRequest, outcome, form: EditProfileForm) -> None:
     if outcome.pending:
-        labels = ", ".join(form.fields[k].label for k in outcome.pending if k in form.fields)
-        messages.warning(request, f"Saved. {labels}: the directory could not be reached, so "
-                         "the change is pending and will be written automatically.")
+        # The same words as the API and `profile set`: why, and when it is tried again.
+        for key, reason in outcome.pending.items():
+            label = form.fields[key].label if key in form.fields else key
+            messages.warning(request, f"Saved. {label}: not in the directory yet, so the "
+                             f"change is pending: {reason}")
     else:
         messages.success(request, "Your profile was saved.")
 
@@ -124,13 +126,15 @@ def _show_directory_answers(form: EditProfileForm, outcome) -> None:
     means "keep mine" and is checked against what the directory holds now.
     """
     for key, (_mine, theirs) in outcome.conflicts.items():
-        shown = ", ".join(theirs) if isinstance(theirs, list) else (theirs or "(empty)")
+        is_picture = form.picture_field is not None and key == form.picture_field.key
+        shown = ("a different picture" if is_picture else ", ".join(theirs)
+                 if isinstance(theirs, list) else (theirs or "(empty)"))
         form.add_error(key if key in form.fields else None,
                        f"Changed in the directory since you opened this: it now holds "
                        f"\u201c{shown}\u201d. Save again to replace it with your value, or "
                        f"keep the directory's (\u201cUse the directory's value\u201d, then save).")
         form.set_seen(key, theirs)
-        if key in form.fields:
+        if key in form.fields and not is_picture:
             # The field offers a button that puts the directory's value in (dialog.js).
             form.fields[key].directory_value = json.dumps(theirs if theirs is not None else "")
     for key, reason in outcome.refused.items():

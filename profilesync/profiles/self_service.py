@@ -14,7 +14,12 @@ from django.db import transaction
 
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.sync.one_person import refresh_profile
-from profilesync.writeback.service import EditOutcome, FieldEdit, apply_edit
+from profilesync.writeback.service import (
+    EditOutcome,
+    FieldEdit,
+    apply_edit,
+    withdraw_open_writes,
+)
 
 from .edit_form import EditProfileForm
 from .models import Profile
@@ -58,6 +63,8 @@ def save_own_profile(profile: Profile, form: EditProfileForm, user) -> EditOutco
         elif form.remove_picture and not form.picture_writes_back:
             current.local_picture = ""
         current.save(update_fields=["local_values", "local_picture", "updated_at"])
+        for key in form.withdrawn():
+            withdraw_open_writes(current, key, reason="withdrawn by the person")
     edits = form.directory_edits()
     if not edits:
         return EditOutcome()

@@ -5,6 +5,13 @@ through here, so two syncs never write the same profiles at once. The run holds
 the ``sync`` lease; a heartbeat renews it while the run goes on. A worker that
 dies stops renewing; the next run takes the expired lease over and records the
 dead worker's run as failed, saying the worker stopped.
+
+A worker that only *stalled* (a paused VM, SIGSTOP, a long SQLite transaction)
+may resume after that takeover. The lease generation it acquired is its fencing
+token: every commit of its run checks the token inside the committing
+transaction (``sync.fence``), so the resumed run rolls back instead of
+committing beside its successor, and is recorded as superseded next to the
+"failed" the takeover wrote (never over it).
 """
 
 from __future__ import annotations
@@ -25,11 +32,22 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from profilesync.directories.models import Directory
+from profilesync.sync.fence import RunSuperseded, fenced_by
 from profilesync.sync.models import DirectoryRunResult, RunStatus, SyncRun
 from profilesync.sync.runner import RunReport, run_sync
 
 from .jobs import JOBS
-from .lease import Heartbeat, HeldLease, LeaseHeld, LeaseState, acquire, release, renew
+from .lease import (
+    Heartbeat,
+    HeldLease,
+    LeaseHeld,
+    LeaseState,
+    acquire,
+    check_token,
+    read_lease,
+    release,
+    renew,
+)
 from .models import InterruptedRun
 
 log = logging.getLogger(__name__)
@@ -83,7 +101,23 @@ def run_sync_exclusively(
     keeper = _LeaseKeeper(lease)
     _holding.keeper = keeper
     try:
-        return run_sync(directories, force=force, trigger=trigger, **kwargs)
+        with fenced_by(keeper.check_fence):
+            return run_sync(directories, force=force, trigger=trigger, **kwargs)
+    except RunSuperseded as exc:
+        if keeper.run_id is None:
+            raise
+        return _record_superseded(keeper.run_id, holder, exc)
+    except Exception as exc:
+        lost = keeper.lost_lease() if keeper.run_id is not None else None
+        if lost is None:
+            if keeper.run_id is not None:
+                _record_stopped_run(keeper.run_id, holder, _why_stopped(holder, exc))
+            raise
+        # A resumed run can trip over its successor's rows (a unique key it committed)
+        # before it reaches a fencing check: the lost lease is the story, not the error.
+        log.exception("sync run failed after losing its lease run=%s holder=%s",
+                      keeper.run_id, holder)
+        return _record_superseded(keeper.run_id, holder, lost)
     except BaseException as exc:
         if keeper.run_id is not None:
             _record_stopped_run(keeper.run_id, holder, _why_stopped(holder, exc))
@@ -138,6 +172,34 @@ class _LeaseKeeper:
         except DatabaseError as exc:
             # Only a takeover would miss the id: that run then stays "running" in the report.
             log.warning("could not note the run on the sync lease run=%s error=%s", run_id, exc)
+
+    def check_fence(self) -> None:
+        """The fencing check, inside the transaction about to commit (``sync.fence``).
+
+        A renewal in that transaction: it finds the lease still ours (same
+        generation and holder) and holds the row (SQLite: the write lock) until
+        the commit, so a takeover waits for the commit and then finds the lease
+        renewed. Zero rows means a takeover happened: raise ``RunSuperseded``.
+        """
+        if not check_token(self.lease, duration=lease_duration()):
+            raise self._superseded(read_lease(self.lease.name))
+
+    def lost_lease(self) -> RunSuperseded | None:
+        """Whether the lease has gone to another run (read only; None if it cannot tell)."""
+        try:
+            now = read_lease(self.lease.name)
+        except DatabaseError:
+            return None
+        if (now.generation, now.holder) == (self.lease.generation, self.lease.holder):
+            return None
+        return self._superseded(now)
+
+    def _superseded(self, now: LeaseState) -> RunSuperseded:
+        taken_by = now.holder or "a later run, which has finished"
+        return RunSuperseded(
+            f"{self.lease.holder} lost the sync lease (its fencing token, generation "
+            f"{self.lease.generation}, is now {now.generation}, held by {taken_by})",
+            token=self.lease.generation, holder=now.holder, generation=now.generation)
 
     def stop(self) -> None:
         if self._heartbeat is not None:
@@ -204,6 +266,37 @@ def _record_stopped_run(run_id: int, holder: str, message: str) -> None:
         log.error("could not record the stopped run run=%s error=%s", run_id, exc)
         return
     log.warning("sync run recorded as failed run=%s holder=%s reason=%s", run_id, holder, message)
+
+
+def _record_superseded(run_id: int, holder: str, exc: RunSuperseded) -> RunReport:
+    """Record that a run resumed after a takeover and rolled back; return its report.
+
+    The takeover has already marked the run failed ("the worker stopped during
+    this run ..."): that stays, and this adds what happened next. A run that was
+    still "running" (its takeover could not see it) is marked failed here.
+    """
+    now = timezone.now()
+    resumed = (f"{holder} resumed at {_local_time(now)}, found that it had lost the sync lease "
+               f"(fencing token {exc.token}; now generation {exc.generation}"
+               f"{', held by ' + exc.holder if exc.holder else ''}) and rolled back what it had "
+               "not committed: superseded")
+    with transaction.atomic():
+        SyncRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=now)
+        DirectoryRunResult.objects.filter(run_id=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=now, errors=[{"dn": "", "message": resumed}])
+        interruption = InterruptedRun.objects.filter(run_id=run_id).first()
+        if interruption is None:
+            InterruptedRun.objects.create(run_id=run_id, holder=holder, message=resumed,
+                                          recorded_at=now, superseded_at=now)
+        else:
+            interruption.message = f"{interruption.message}; then {resumed}"
+            interruption.superseded_at = now
+            interruption.save(update_fields=["message", "superseded_at"])
+    log.error("sync run superseded run=%s holder=%s token=%s generation_now=%s holder_now=%s",
+              run_id, holder, exc.token, exc.generation, exc.holder or "-")
+    run = SyncRun.objects.get(pk=run_id)
+    return RunReport(run, list(run.results.all()))
 
 
 def _why_stopped(holder: str, exc: BaseException) -> str:

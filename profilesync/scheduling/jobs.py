@@ -45,5 +45,13 @@ WRITEBACK_RETRY = Job(
     task_path="profilesync.scheduling.tasks.retry_pending_writes",
 )
 
+# Alerts by mail and webhook (profilesync/monitoring/): one per incident, one on resolution.
+ALERT_RULES = Job(
+    name="alert_rules",
+    title="Evaluate alert rules",
+    default_cron="* * * * *",
+    task_path="profilesync.monitoring.tasks.evaluate_alert_rules",
+)
+
 JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE, LDAP_RECONCILIATION,
-                                                  WRITEBACK_RETRY)}
+                                                  WRITEBACK_RETRY, ALERT_RULES)}

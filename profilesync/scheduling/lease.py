@@ -115,6 +115,16 @@ def renew(lease: HeldLease, *, duration: timedelta, run_id: int | None = None) -
                 .update(**changes))
 
 
+def check_token(lease: HeldLease, *, duration: timedelta) -> bool:
+    """The fencing check of a commit: True if ``lease`` (its generation) is still the holder's.
+
+    Call it inside the transaction that is about to commit. It is a renewal, so
+    it also locks the lease row (SQLite: takes the write lock) until that commit:
+    an acquirer racing the commit waits for it and then finds the lease renewed.
+    """
+    return renew(lease, duration=duration)
+
+
 def release(lease: HeldLease) -> bool:
     """Give the lease back; False if it had already been taken over."""
     released = (SyncLease.objects
@@ -180,5 +190,6 @@ class Heartbeat:
             return
         if not kept:
             self.lost = True
-            log.error("lease lost lease=%s holder=%s: it expired and was taken over; another "
-                      "sync may now run alongside this one", self.lease.name, self.lease.holder)
+            log.error("lease lost lease=%s holder=%s: it expired and was taken over; this "
+                      "run's next commit fails its fencing check and rolls back",
+                      self.lease.name, self.lease.holder)

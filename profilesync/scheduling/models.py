@@ -48,13 +48,18 @@ class SyncLease(models.Model):
 
 
 class InterruptedRun(models.Model):
-    """Why a sync run ended without finishing: its worker stopped, or an error escaped."""
+    """Why a sync run ended without finishing: its worker stopped, or an error escaped.
+
+    ``superseded_at`` is set when the run's worker had only stalled and came back
+    after a takeover: its fencing check failed and it rolled back (``sync.fence``).
+    """
 
     run = models.OneToOneField(SyncRun, on_delete=models.CASCADE, primary_key=True,
                                related_name="interruption")
     holder = models.CharField(max_length=200)
     message = models.TextField()
     recorded_at = models.DateTimeField()
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"run {self.run_id}: {self.message}"

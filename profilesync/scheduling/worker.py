@@ -19,6 +19,8 @@ from types import FrameType
 
 from django_tasks_db.management.commands.db_worker import Worker
 
+from profilesync.monitoring.heartbeat import HeartbeatThread
+
 from .scheduler import SchedulerLoop
 
 DEFAULT_BACKEND = "default"
@@ -56,6 +58,7 @@ def run_worker(*, worker_id: str, queue_names: list[str], interval: float,
         backend_name=DEFAULT_BACKEND, startup_delay=not batch, max_tasks=None,
         worker_id=worker_id, excluded_queue_names=[],
     )
+    heartbeat = None if batch else HeartbeatThread(worker_id, runs_scheduler=scheduler is not None)
     previous_handlers = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
     worker.configure_signals()
     receiver = _SignalReceiver()
@@ -63,8 +66,12 @@ def run_worker(*, worker_id: str, queue_names: list[str], interval: float,
         with receiver:
             if scheduler is not None:
                 scheduler.start()  # after blocking: only the receiver gets stop signals
+            if heartbeat is not None:
+                heartbeat.start()
             worker.run()
     finally:
+        if heartbeat is not None:
+            heartbeat.stop()
         if scheduler is not None:
             scheduler.stop()
         for signum, handler in previous_handlers.items():

@@ -60,7 +60,13 @@ def set_setting(key: str, value: str) -> str:
 
 
 def set_last_sync_date(moment: datetime | None) -> None:
-    """Set the shown date and every directory's watermark: None means "next run is full".
+    """Set the shown date and the watermarks: None means "the next run is full".
+
+    The seed's contract, exactly: an empty date clears every directory's
+    watermark, so the next run reads everyone and deactivates whoever is gone.
+    A date moves only the watermarks of directories that synced before: a
+    directory that never synced keeps none, so its next run is still its first
+    import, in full, and never skips the people modified before the date.
 
     An Active Directory's USN watermark is dropped too: a USN cannot be derived
     from a date, so the next run reads by ``whenChanged`` from the chosen date
@@ -70,6 +76,8 @@ def set_last_sync_date(moment: datetime | None) -> None:
     DataSourceSettings.objects.filter(pk=1).update(last_ldap_sync_date=moment)
     for directory in Directory.objects.all():
         state = DirectorySyncState.for_directory(directory)
+        if moment is not None and state.watermark is None and state.last_success_at is None:
+            continue  # never synced: "first import: full" stays
         state.watermark = moment
         usn.forget(state)
         state.save(update_fields=["watermark", "usn_watermark", "usn_server_dn",

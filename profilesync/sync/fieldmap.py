@@ -53,8 +53,8 @@ def build_attribute_map(directory: Directory) -> AttributeMap:
             mapped.append(MappedField(field.key, field.type, attribute.lower()))
     return make_attribute_map(
         mapped,
-        unique_id_attribute=directory.unique_id_attribute or directory.vendor_info.unique_id_attribute,
-        username_attribute=directory.username_attribute or directory.vendor_info.username_attribute,
+        unique_id_attribute=directory.effective_unique_id_attribute,
+        username_attribute=directory.effective_username_attribute,
         status_attributes=directory.vendor_info.status_attributes,
     )
 

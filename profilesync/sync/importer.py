@@ -34,12 +34,12 @@ from django.utils import timezone
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.search import Page
+from profilesync.profiles import person_links
 from profilesync.profiles.models import Profile
 from profilesync.profiles.pictures import insert_pictures, picture_name
 from profilesync.profiles.search.text import SearchFields
 
 from .background_writes import Job, RawCursor, run_now
-from .errors import DeactivationGuardTripped
 from .fieldmap import AttributeMap
 from .mapping import entry_digest, lower_keys, map_entry
 from .writer import ProfileRow, insert_rows, update_rows
@@ -47,6 +47,10 @@ from .writer import ProfileRow, insert_rows, update_rows
 log = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 100
+
+# How a deactivation was found, as the report names it.
+DISABLED_IN_DIRECTORY = "disabled in the directory"
+MISSING_FROM_FULL_SYNC = "missing from a full sync (deleted or out of the filter)"
 
 
 @dataclass
@@ -57,7 +61,16 @@ class ImportCounts:
     deactivated: int = 0
     failed: int = 0
     errors: list[dict] = field(default_factory=list)
+    # Every profile this part deactivated, whatever found it, and how many each way
+    # found: what the deactivation guard weighs at the end of the part.
+    deactivated_pks: list[int] = field(default_factory=list)
+    deactivated_by: dict[str, int] = field(default_factory=dict)
     _hidden_errors: int = 0
+
+    def record_deactivated(self, pks: list[int], how: str) -> None:
+        self.deactivated += len(pks)
+        self.deactivated_pks.extend(pks)
+        self.deactivated_by[how] = self.deactivated_by.get(how, 0) + len(pks)
 
     def record_error(self, dn: str, message: str) -> None:
         if len(self.errors) < MAX_REPORTED_ERRORS:
@@ -263,6 +276,10 @@ def plan_page(
         digest = entry_digest(attributes, attribute_map)
         active = not vendor.is_disabled(attributes)
         existing = known.by_unique_id.get(unique_id)
+        if existing is not None and existing.active and not active:
+            # Disabled in the directory (AD's ACCOUNTDISABLE): a deactivation like any
+            # other, so the guard counts it.
+            counts.record_deactivated([existing.pk], DISABLED_IN_DIRECTORY)
         if (existing is not None and existing.digest == digest and existing.dn == dn
                 and existing.active == active):
             counts.unchanged += 1
@@ -338,7 +355,7 @@ def _split_real_updates(
         )
         if same:
             counts.unchanged += 1
-        else:
+        elif not (existing.active and not row.active):  # a deactivation, counted as such
             counts.updated += 1
         plan.updates.append(row)
 
@@ -358,28 +375,28 @@ def write_plan(plan: PagePlan, directory: Directory, write: Callable[[Job], None
         write(lambda cursor: insert_pictures(cursor, pictures))
     insert_rows(plan.creates, directory.pk, now, write, fields)
     update_rows(plan.updates, now, write, fields)
+    write(person_links.page_job(directory.pk, chain(plan.creates, plan.updates)))  # managers
 
 
-def deactivate_missing(
-    directory: Directory, known: KnownProfiles, counts: ImportCounts, force: bool, batch_size: int
-) -> None:
+def deactivate_missing(known: KnownProfiles, counts: ImportCounts, batch_size: int,
+                       how: str = MISSING_FROM_FULL_SYNC) -> None:
     """Deactivate (never delete) profiles that no entry claimed in this full pass."""
-    deactivate(directory, known.unseen_active_pks(), known.active_count, counts,
-               force=force, batch_size=batch_size)
+    deactivate(known.unseen_active_pks(), counts, batch_size=batch_size, how=how)
 
 
-def deactivate(directory: Directory, missing: list[int], active: int, counts: ImportCounts, *,
-               force: bool, batch_size: int) -> None:
-    """Deactivate the profiles ``missing`` of ``active`` ones, behind the deactivation guard."""
+def deactivate(missing: list[int], counts: ImportCounts, *, batch_size: int, how: str) -> None:
+    """Deactivate the profiles ``missing`` and count them under ``how``.
+
+    No guard here: every deactivation of a directory's part is weighed once,
+    at its end, by :mod:`.guard`, which rolls the whole part back when it trips.
+    """
     if not missing:
         return
-    if not force and len(missing) > directory.max_deactivate_share * active:
-        raise DeactivationGuardTripped(len(missing), active, directory.max_deactivate_share)
     now = timezone.now()
     for start in range(0, len(missing), batch_size):
         chunk = missing[start:start + batch_size]
         Profile.objects.filter(pk__in=chunk).update(active=False, deactivated_at=now, updated_at=now)
-    counts.deactivated += len(missing)
+    counts.record_deactivated(missing, how)
 
 
 @contextmanager

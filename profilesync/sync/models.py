@@ -66,6 +66,15 @@ class DirectoryRunResult(models.Model):
     usn_after = models.PositiveBigIntegerField(null=True, blank=True)
     search_base = models.CharField(max_length=1000, blank=True)
     filter_sent = models.TextField(blank=True)
+    # Why this part ran in its mode when it is not the one asked for (first import,
+    # the Last LDAP sync date emptied, another domain controller).
+    mode_reason = models.CharField(max_length=500, blank=True)
+    # What the run learned and changed about the directory's settings, e.g. the
+    # page size the server allows, one sentence each.
+    notes = models.JSONField(default=list, blank=True)
+    # When the deactivation guard stopped this part: who would have been deactivated
+    # (user names, at most MAX_LISTED with a last line for the rest).
+    would_deactivate = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 

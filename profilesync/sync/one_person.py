@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from django.db import transaction
-from ldap.ldapobject import LDAPObject
 
 from profilesync.directories.models import Directory
-from profilesync.ldapclient.connection import connected
+from profilesync.ldapclient.connection import Connection, connected
 from profilesync.ldapclient.escaping import and_filter, equality_filter, or_filter
 from profilesync.ldapclient.range_retrieval import complete_page
 from profilesync.ldapclient.search import Entry, paged_search
@@ -23,7 +22,7 @@ from .importer import ImportCounts, KnownProfiles, plan_page, write_plan
 from .mapping import lower_keys
 
 
-def find_user_entry(conn: LDAPObject, directory: Directory, username: str, *,
+def find_user_entry(conn: Connection, directory: Directory, username: str, *,
                     for_login: bool = False) -> list[Entry]:
     """Entries of ``directory`` whose user name attribute equals ``username`` (escaped).
 
@@ -32,7 +31,7 @@ def find_user_entry(conn: LDAPObject, directory: Directory, username: str, *,
     UPN then finds two entries, which the caller refuses as ambiguous.
     """
     attribute_map = build_attribute_map(directory)
-    username_attribute = directory.username_attribute or directory.vendor_info.username_attribute
+    username_attribute = directory.effective_username_attribute
     names = [username_attribute]
     if for_login:
         names += [alias for alias in directory.vendor_info.login_alias_attributes

@@ -1,39 +1,39 @@
-"""The passes a directory's part of a run is made of, each over one open connection.
+"""The passes a directory's part of a run is made of, each over one :class:`DirectoryPass`.
 
 * full: every user; creates, updates, and deactivates whoever is missing;
 * incremental: only users modified at or after the watermark;
 * field fill: every user, but only the attributes of fields added or remapped
   since the last run, so a new field is filled without a full sync;
-* reconciliation: every user's unique ID only, to find deletions and users who
-  left the filter, behind the same deactivation guard as the full pass;
+* sweep of unique IDs: every user's unique ID only, to find deletions and users
+  who left the filter. A reconciliation is this sweep; an incremental run makes
+  it too where syncrepl is refused, so deletions never wait for the night;
 * syncrepl deletions: where the directory offers RFC 4533, an incremental run
-  also learns deletions from it, at the cost of the changes only.
+  learns deletions from it, at the cost of the changes only.
+
+Every deactivation is counted on the pass and weighed by :mod:`.guard` once,
+at the end of the part.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-import ldap
-from ldap.ldapobject import LDAPObject
-
 from profilesync.directories.models import Directory
-from profilesync.ldapclient.escaping import and_filter
-from profilesync.ldapclient.range_retrieval import complete_page
-from profilesync.ldapclient.search import paged_search
+from profilesync.errors import InvalidSetting
+from profilesync.ldapclient.escaping import and_filter, escape_filter_chars
+from profilesync.ldapclient.search import count_matches
 from profilesync.ldapclient.syncrepl import offers_syncrepl, refresh_only
 from profilesync.ldapclient.timestamps import format_timestamp
 from profilesync.profiles.models import Profile
 from profilesync.profiles.search.columns import load_search_fields
 
 from .background_writes import BackgroundWrites
-from .errors import PatternNotUnderstood
-from .fieldmap import AttributeMap, MappedField, make_attribute_map
+from .directory_pass import DirectoryPass
+from .errors import PatternNotUnderstood, PatternRefused
+from .fieldmap import MappedField, make_attribute_map
 from .importer import (
-    ImportCounts,
+    MISSING_FROM_FULL_SYNC,
     KnownProfiles,
-    deactivate,
     deactivate_missing,
     plan_page,
     write_plan,
@@ -41,77 +41,61 @@ from .importer import (
 from .mapping import lower_keys, map_entry
 from .writer import update_values
 
-ProgressCallback = Callable[[ImportCounts], None]
-
 # Generalized time in UTC: understood by every directory measured (RECIPES.md),
 # so it is the yardstick a configured pattern is checked against.
 CANONICAL_PATTERN = "yyyyMMddHHmmss'Z'"
 
-
-def _pages(conn: LDAPObject, directory: Directory, filterstr: str, attributes: list[str]):
-    pages = paged_search(conn, directory.search_base, filterstr, attributes,
-                         page_size=directory.page_size)
-    if not directory.vendor_info.ranged_values:
-        return pages
-    # AD sends a large multi-valued attribute in slices (member;range=0-1499): read them all
-    # before the digest and the mapping see the entry.
-    return (complete_page(conn, page) for page in pages)
+# How deactivations were found, as the report names them.
+BY_ID_SWEEP = "gone from a paged search of unique IDs"
+BY_RECONCILIATION = "gone from the reconciliation's search of unique IDs"
+BY_SYNCREPL = "reported deleted or out of the filter by syncrepl"
 
 
-def full_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMap,
-              counts: ImportCounts, *, force: bool, batch_size: int,
-              progress: ProgressCallback | None = None) -> str:
-    filterstr = directory.effective_user_filter
-    known = KnownProfiles(directory)
+def full_pass(p: DirectoryPass) -> str:
+    filterstr = p.directory.effective_user_filter
+    known = KnownProfiles(p.directory)
     fields = load_search_fields()
     # Page k is written on a second thread while page k+1 is read and planned.
     with BackgroundWrites() as write:
-        for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
-            write_plan(plan_page(page, directory, attribute_map, known, counts), directory, write,
-                       fields)
-            if progress is not None:
-                progress(counts)
-    deactivate_missing(directory, known, counts, force, batch_size)
+        for page in p.pages(filterstr, p.attribute_map.requested_attributes):
+            write_plan(plan_page(page, p.directory, p.attribute_map, known, p.counts),
+                       p.directory, write, fields)
+            p.report_progress()
+    deactivate_missing(known, p.counts, p.batch_size, MISSING_FROM_FULL_SYNC)
     return filterstr
 
 
 def incremental_filter(directory: Directory, watermark: datetime, pattern: str | None = None) -> str:
-    """``(&(user filter)(modifyTimestamp>=T))`` with T written in the directory's pattern."""
-    attribute = directory.modify_timestamp_attribute or directory.vendor_info.modify_timestamp_attribute
-    value = format_timestamp(watermark, pattern or directory.timestamp_pattern
-                             or directory.vendor_info.timestamp_pattern)
-    return and_filter(directory.effective_user_filter, f"({attribute}>={value})")
+    """``(&(user filter)(modifyTimestamp>=T))`` with T written in the directory's pattern.
 
-
-def count_matches(conn: LDAPObject, directory: Directory, filterstr: str, limit: int = 1) -> int:
-    """How many entries match, up to ``limit`` (a size-limited probe, not a full read)."""
+    Patterns are refused when set if a literal could carry filter syntax
+    (:func:`~profilesync.ldapclient.timestamps.parse_pattern`); the value is
+    escaped besides, so no stored pattern can widen the search.
+    """
+    attribute = directory.effective_modify_timestamp_attribute
     try:
-        msgid = conn.search_ext(directory.search_base, ldap.SCOPE_SUBTREE, filterstr, ["1.1"],
-                                sizelimit=limit)
-        _, data, _, _ = conn.result3(msgid)
-    except ldap.SIZELIMIT_EXCEEDED:
-        return limit
-    return sum(1 for dn, _ in data if dn is not None)
+        value = format_timestamp(watermark, pattern or directory.effective_timestamp_pattern)
+    except InvalidSetting as exc:
+        raise PatternRefused(exc.message) from exc
+    return and_filter(directory.effective_user_filter,
+                      f"({attribute}>={escape_filter_chars(value)})")
 
 
-def check_pattern_understood(conn: LDAPObject, directory: Directory, watermark: datetime,
-                             sent_filter: str) -> None:
+def check_pattern_understood(p: DirectoryPass, watermark: datetime, sent_filter: str) -> None:
     """Raise when the configured pattern matches nothing but generalized time matches.
 
     Called when an incremental search came back empty: OpenLDAP answers a value
     it cannot parse (``20261127100000.+0000``) with success and no entries, so
     an empty answer alone cannot tell "no changes" from "not understood".
     """
-    canonical = incremental_filter(directory, watermark, CANONICAL_PATTERN)
+    canonical = incremental_filter(p.directory, watermark, CANONICAL_PATTERN)
     if canonical == sent_filter:
         return
-    if count_matches(conn, directory, canonical):
-        raise PatternNotUnderstood(directory.timestamp_pattern, sent_filter, canonical)
+    if count_matches(p.conn, p.directory.search_base, canonical):
+        raise PatternNotUnderstood(p.directory.timestamp_pattern, sent_filter, canonical)
 
 
-def incremental_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMap,
-                     counts: ImportCounts, watermark: datetime,
-                     progress: ProgressCallback | None = None, filterstr: str | None = None) -> str:
+def incremental_pass(p: DirectoryPass, watermark: datetime, filterstr: str | None = None) -> str:
     """Read and apply the users changed since ``watermark``, or matching ``filterstr``.
 
     ``filterstr`` replaces the time filter when changes are found otherwise
@@ -120,31 +104,29 @@ def incremental_pass(conn: LDAPObject, directory: Directory, attribute_map: Attr
     """
     by_time = filterstr is None
     if filterstr is None:
-        filterstr = incremental_filter(directory, watermark)
-    known = KnownProfiles(directory, sweep=False)
+        filterstr = incremental_filter(p.directory, watermark)
+    known = KnownProfiles(p.directory, sweep=False)
     seen_any = False
-    for page in _pages(conn, directory, filterstr, attribute_map.requested_attributes):
+    for page in p.pages(filterstr, p.attribute_map.requested_attributes):
         seen_any = True
-        write_plan(plan_page(page, directory, attribute_map, known, counts), directory)
-        if progress is not None:
-            progress(counts)
+        write_plan(plan_page(page, p.directory, p.attribute_map, known, p.counts), p.directory)
+        p.report_progress()
     if not seen_any and by_time:
-        check_pattern_understood(conn, directory, watermark, filterstr)
+        check_pattern_understood(p, watermark, filterstr)
     return filterstr
 
 
-def new_field_mappings(attribute_map: AttributeMap, filled: list[str] | None) -> list[MappedField]:
+def new_field_mappings(p: DirectoryPass, filled: list[str] | None) -> list[MappedField]:
     """Fields whose key, type or attribute is not among those every profile was filled with."""
     done = set(filled or [])
-    return [f for f in attribute_map.fields if field_mapping_id(f) not in done]
+    return [f for f in p.attribute_map.fields if field_mapping_id(f) not in done]
 
 
 def field_mapping_id(mapped: MappedField) -> str:
     return f"{mapped.key}:{mapped.type}:{mapped.attribute}"
 
 
-def field_fill_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMap,
-                    fields: list[MappedField], counts: ImportCounts) -> None:
+def field_fill_pass(p: DirectoryPass, fields: list[MappedField]) -> None:
     """Fetch only ``fields``' attributes for every user and store those values.
 
     Profiles touched get an empty digest: their stored digest described the
@@ -152,24 +134,25 @@ def field_fill_pass(conn: LDAPObject, directory: Directory, attribute_map: Attri
     """
     fill_map = make_attribute_map(
         fields,
-        unique_id_attribute=attribute_map.unique_id_attribute,
-        username_attribute=attribute_map.username_attribute,
+        unique_id_attribute=p.attribute_map.unique_id_attribute,
+        username_attribute=p.attribute_map.username_attribute,
     )
-    vendor = directory.vendor_info
-    attributes = [attribute_map.unique_id_attribute, *{f.attribute for f in fields}]
+    vendor = p.directory.vendor_info
+    attributes = [p.attribute_map.unique_id_attribute, *{f.attribute for f in fields}]
     keys = [f.key for f in fields]
-    for page in _pages(conn, directory, directory.effective_user_filter, attributes):
+    for page in p.pages(p.directory.effective_user_filter, attributes):
         by_id: dict[str, dict] = {}
         for _dn, raw in page:
             entry = lower_keys(raw)
-            id_values = entry.get(attribute_map.unique_id_attribute)
+            id_values = entry.get(p.attribute_map.unique_id_attribute)
             if not id_values:
                 continue
             try:
                 by_id[vendor.decode_unique_id(id_values[0])] = map_entry(entry, fill_map).values
             except (ValueError, UnicodeDecodeError):
                 continue
-        stored = Profile.objects.filter(directory=directory, unique_id__in=list(by_id)).values_list(
+        stored = Profile.objects.filter(directory=p.directory,
+                                        unique_id__in=list(by_id)).values_list(
             "pk", "unique_id", "values")
         changed: list[tuple[int, dict]] = []
         for pk, unique_id, values in stored:
@@ -179,41 +162,56 @@ def field_fill_pass(conn: LDAPObject, directory: Directory, attribute_map: Attri
             if merged != values:
                 changed.append((pk, merged))
         update_values(changed)
-        counts.updated += len(changed)
+        p.counts.updated += len(changed)
 
 
-def reconciliation_pass(conn: LDAPObject, directory: Directory, attribute_map: AttributeMap,
-                        counts: ImportCounts, *, force: bool, batch_size: int) -> str:
-    """Deactivate profiles whose entries are gone or no longer match the filter."""
-    filterstr = directory.effective_user_filter
-    known = KnownProfiles(directory)
-    vendor = directory.vendor_info
-    for page in _pages(conn, directory, filterstr, [attribute_map.unique_id_attribute]):
-        unique_ids = []
+def present_unique_ids(p: DirectoryPass) -> set[str]:
+    """Every user's unique ID, by a paged search asking for that one attribute only.
+
+    Measured at 100,000 users in bench/incremental_sync.py (docs/performance.md):
+    the sweep costs little more than ``ldapsearch -E pr`` of the same search,
+    because nothing but one short value per entry crosses the wire and is decoded.
+    """
+    wanted = p.attribute_map.unique_id_attribute
+    decode = p.directory.vendor_info.decode_unique_id
+    present: set[str] = set()
+    for page in p.pages(p.directory.effective_user_filter, [wanted]):
         for _dn, raw in page:
-            entry = lower_keys(raw)
-            id_values = entry.get(attribute_map.unique_id_attribute)
-            if id_values:
-                try:
-                    unique_ids.append(vendor.decode_unique_id(id_values[0]))
-                except (ValueError, UnicodeDecodeError):
-                    continue
-        known.prefetch(unique_ids)
-        for unique_id in unique_ids:
-            known.mark_seen(unique_id)
-    counts.unchanged = known.seen_count
-    deactivate_missing(directory, known, counts, force, batch_size)
-    return filterstr
+            # One attribute was asked for; the server spells its name its own way.
+            for values in raw.values():
+                if values:
+                    try:
+                        present.add(decode(values[0]))
+                    except (ValueError, UnicodeDecodeError):
+                        pass
+                break
+    return present
+
+
+def id_sweep_pass(p: DirectoryPass, how: str = BY_ID_SWEEP) -> int:
+    """Deactivate active profiles whose unique ID the directory no longer lists; return how
+    many users it lists (entries deleted, moved out of the search base, or out of the filter)."""
+    present = present_unique_ids(p)
+    active = (Profile.objects.filter(directory=p.directory, active=True)
+              .values_list("unique_id", "pk").order_by())
+    gone = [pk for unique_id, pk in active.iterator(chunk_size=10_000) if unique_id not in present]
+    p.deactivate(gone, how)
+    return len(present)
+
+
+def reconciliation_pass(p: DirectoryPass) -> str:
+    """Deactivate profiles whose entries are gone or no longer match the filter."""
+    p.counts.unchanged = id_sweep_pass(p, BY_RECONCILIATION)
+    return p.directory.effective_user_filter
 
 
 def syncrepl_usable(directory: Directory, root_dse: dict[str, list[bytes]]) -> bool:
     """Whether deletions can come from syncrepl: offered, and profiles keyed by entryUUID."""
-    unique_id = directory.unique_id_attribute or directory.vendor_info.unique_id_attribute
-    return unique_id.lower() == "entryuuid" and offers_syncrepl(root_dse)
+    return (directory.effective_unique_id_attribute.lower() == "entryuuid"
+            and offers_syncrepl(root_dse))
 
 
-def syncrepl_deletion_pass(conn: LDAPObject, directory: Directory, cookie: bytes | None,
-                           counts: ImportCounts, *, force: bool, batch_size: int) -> bytes | None:
+def syncrepl_deletion_pass(p: DirectoryPass, cookie: bytes | None) -> bytes | None:
     """Deactivate the profiles whose entries syncrepl reports gone; return the new cookie.
 
     With a cookie the server lists deletions (and entries that left the
@@ -221,17 +219,16 @@ def syncrepl_deletion_pass(conn: LDAPObject, directory: Directory, cookie: bytes
     one, or past the server's session log, it names everyone present and the
     rest of the directory's active profiles are gone: a reconciliation.
     """
-    refresh = refresh_only(conn, directory.search_base, directory.effective_user_filter, cookie)
+    directory = p.directory
+    refresh = refresh_only(p.conn, directory.search_base, directory.effective_user_filter, cookie)
     active_profiles = Profile.objects.filter(directory=directory, active=True)
     if refresh.present is None:
         if refresh.deleted:
             gone = list(active_profiles.filter(unique_id__in=list(refresh.deleted))
                         .values_list("pk", flat=True))
-            deactivate(directory, gone, active_profiles.count(), counts,
-                       force=force, batch_size=batch_size)
+            p.deactivate(gone, BY_SYNCREPL)
         return refresh.cookie
     by_id = dict(active_profiles.values_list("unique_id", "pk"))
     gone_ids = refresh.gone(set(by_id))
-    deactivate(directory, [by_id[uid] for uid in gone_ids], len(by_id), counts,
-               force=force, batch_size=batch_size)
+    p.deactivate([by_id[uid] for uid in gone_ids], BY_SYNCREPL)
     return refresh.cookie

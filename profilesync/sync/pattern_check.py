@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import connected
+from profilesync.ldapclient.search import count_matches
 
 from . import usn
 from .models import DataSourceSettings, DirectorySyncState, SyncMode
-from .passes import CANONICAL_PATTERN, count_matches, incremental_filter
+from .passes import CANONICAL_PATTERN, incremental_filter
 
 # An instant before any directory entry we could meet: every entry is modified
 # after it, so generalized time matches all of them and the comparison speaks.
@@ -35,8 +36,13 @@ class PatternCheck:
     understood: bool | None
     message: str
 
+    @property
+    def ok(self) -> bool:
+        """The pattern is understood (like ``ok`` of `directory test` and `test-write`)."""
+        return self.understood is True
+
     def as_json(self) -> dict:
-        return asdict(self)
+        return {"ok": self.ok, **asdict(self)}
 
 
 def check_pattern(directory: Directory, instant: datetime | None = None) -> PatternCheck:
@@ -49,9 +55,9 @@ def check_pattern(directory: Directory, instant: datetime | None = None) -> Patt
     sent = incremental_filter(directory, instant)
     canonical = incremental_filter(directory, instant, CANONICAL_PATTERN)
     with connected(directory.connection_settings()) as conn:
-        matches = count_matches(conn, directory, sent, PROBE_LIMIT)
+        matches = count_matches(conn, directory.search_base, sent, PROBE_LIMIT)
         canonical_matches = (matches if canonical == sent
-                             else count_matches(conn, directory, canonical, PROBE_LIMIT))
+                             else count_matches(conn, directory.search_base, canonical, PROBE_LIMIT))
     pattern = directory.timestamp_pattern
     if canonical_matches == 0:
         understood, message = None, (
@@ -81,3 +87,15 @@ def preview_next_run(directory: Directory) -> tuple[str, str]:
             return SyncMode.INCREMENTAL, usn.usn_incremental_filter(directory, state.usn_watermark)
         return SyncMode.INCREMENTAL, incremental_filter(directory, state.watermark)
     return SyncMode.FULL, directory.effective_user_filter
+
+
+def next_run_reason(directory: Directory) -> str:
+    """Why the next automatic run of ``directory`` is full when incremental sync is on, or ""."""
+    if not DataSourceSettings.load().incremental_sync:
+        return ""
+    state = DirectorySyncState.objects.filter(directory=directory).first()
+    if state is None or (state.watermark is None and state.last_success_at is None):
+        return "first import: full"
+    if state.watermark is None:
+        return "the Last LDAP sync date is empty"
+    return ""

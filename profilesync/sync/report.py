@@ -16,6 +16,9 @@ def result_as_json(result: DirectoryRunResult) -> dict:
     return {
         **result.as_report(),
         "mode": result.mode,
+        "mode_reason": result.mode_reason,
+        "notes": result.notes,
+        "would_deactivate": result.would_deactivate,
         "search_base": result.search_base,
         "filter_sent": result.filter_sent,
         "timestamp_pattern": result.timestamp_pattern,
@@ -63,6 +66,10 @@ def run_as_lines(run: SyncRun, *, detail: bool = False) -> list[str]:
         lines.append(f"    {r.directory_name}: {r.status} ({r.mode}), created {r.created}, "
                      f"updated {r.updated}, unchanged {r.unchanged}, "
                      f"deactivated {r.deactivated}, failed {r.failed}")
+        if r.mode_reason:
+            lines.append(f"        {r.mode_reason}")
+        for note in r.notes:
+            lines.append(f"        {note}")
         if r.change_tracking:
             # Active Directory: how changes were found, or why this run read everyone.
             lines.append(f"        changes found {r.change_tracking}"
@@ -81,4 +88,6 @@ def run_as_lines(run: SyncRun, *, detail: bool = False) -> list[str]:
         for error in r.errors[: None if detail else 3]:
             where = f"{error['dn']}: " if error.get("dn") else ""
             lines.append(f"        {where}{error['message']}")
+        if r.would_deactivate:
+            lines.append(f"        would have deactivated: {', '.join(r.would_deactivate)}")
     return lines

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from ldap.ldapobject import LDAPObject
 
 from profilesync.directories.models import Directory
+from profilesync.ldapclient.connection import Connection
 from profilesync.ldapclient.deleted_objects import (
     DeletedObjectsUnavailable,
     deleted_ids,
@@ -51,8 +51,10 @@ from profilesync.ldapclient.usn import (
 )
 from profilesync.profiles.models import Profile
 
-from .importer import ImportCounts, deactivate
+from .directory_pass import DirectoryPass
 from .models import DirectorySyncState, SyncMode
+
+BY_DELETED_OBJECTS = "deleted in Active Directory (deleted-objects search)"
 
 TRACK_BY_USN = "usn"
 TRACK_BY_TIMESTAMP = "timestamp"  # settings.py refuses any other value at start
@@ -92,7 +94,7 @@ def tracks_by_usn(directory: Directory) -> bool:
             and settings.PROFILESYNC_AD_CHANGE_TRACKING == TRACK_BY_USN)
 
 
-def plan_change_tracking(conn: LDAPObject, directory: Directory, state: DirectorySyncState,
+def plan_change_tracking(conn: Connection, directory: Directory, state: DirectorySyncState,
                          root_dse: dict[str, list[bytes]]) -> ChangeTracking:
     """Decide how this run finds changes; ``root_dse`` was read before anything else."""
     if not directory.vendor_info.update_sequence_numbers:
@@ -142,7 +144,7 @@ def usn_incremental_filter(directory: Directory, since_usn: int) -> str:
 
 def deletions_usable(directory: Directory, root_dse: dict[str, list[bytes]]) -> bool:
     """Deleted objects can be matched to profiles: AD offering Show Deleted, profiles by GUID."""
-    unique_id = directory.unique_id_attribute or directory.vendor_info.unique_id_attribute
+    unique_id = directory.effective_unique_id_attribute
     return unique_id.lower() == "objectguid" and offers_show_deleted(root_dse)
 
 
@@ -151,26 +153,26 @@ def deletion_since_filter(directory: Directory, tracking: ChangeTracking,
     """The lower bound of deletions this run looks for: the same one as for changes."""
     if tracking.since_usn is not None:
         return changed_since_filter(tracking.since_usn)
-    pattern = directory.timestamp_pattern or directory.vendor_info.timestamp_pattern
+    pattern = directory.effective_timestamp_pattern
     return f"(whenChanged>={format_timestamp(watermark, pattern)})"
 
 
-def deleted_objects_pass(conn: LDAPObject, directory: Directory, root_dse: dict[str, list[bytes]],
-                         since_filter: str, counts: ImportCounts, *, force: bool,
-                         batch_size: int) -> str:
+def deleted_objects_pass(p: DirectoryPass, root_dse: dict[str, list[bytes]],
+                         since_filter: str) -> str:
     """Deactivate the profiles whose entries were deleted since ``since_filter``.
 
     Returns the report line. Raises :class:`DeletedObjectsUnavailable` when
-    the search cannot be made; the caller then leaves deletions to the
-    nightly reconciliation. Goes through the deactivation guard.
+    the search cannot be made; the caller then sweeps unique IDs instead.
+    Counted by the deactivation guard like every other deactivation.
     """
+    directory = p.directory
     context = naming_context_of(directory.search_base, root_dse)
     if context is None:
         raise DeletedObjectsUnavailable(
             f"no naming context of the server holds the search base {directory.search_base!r}")
     vendor = directory.vendor_info
     gone_ids: set[str] = set()
-    for page in deleted_ids(conn, context, since_filter, page_size=directory.page_size):
+    for page in deleted_ids(p.conn, context, since_filter, page_size=p.page_size):
         for raw in page:
             try:
                 gone_ids.add(vendor.decode_unique_id(raw))
@@ -179,10 +181,8 @@ def deleted_objects_pass(conn: LDAPObject, directory: Directory, root_dse: dict[
     active_profiles = Profile.objects.filter(directory=directory, active=True)
     gone: list[int] = []
     wanted = sorted(gone_ids)
-    for start in range(0, len(wanted), batch_size):
-        chunk = wanted[start:start + batch_size]
+    for start in range(0, len(wanted), p.batch_size):
+        chunk = wanted[start:start + p.batch_size]
         gone.extend(active_profiles.filter(unique_id__in=chunk).values_list("pk", flat=True))
-    if gone:
-        deactivate(directory, gone, active_profiles.count(), counts, force=force,
-                   batch_size=batch_size)
+    p.deactivate(gone, BY_DELETED_OBJECTS)
     return f"deleted-objects search (Show Deleted control) with {since_filter}"

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from profilesync.profiles.models import Profile
 
-from .models import PendingStatus, PendingWrite
+from .models import OPEN_STATUSES, PendingWrite
 
 
 def open_writes(profile: Profile) -> dict[str, PendingWrite]:
-    """The latest pending or refused write per field key."""
+    """The latest pending, refused or ended write per field key."""
     rows = PendingWrite.objects.filter(
-        profile=profile, status__in=[PendingStatus.PENDING, PendingStatus.REFUSED]
-    ).order_by("created_at", "id")
+        profile=profile, status__in=OPEN_STATUSES).order_by("created_at", "id")
     return {row.field_key: row for row in rows}

@@ -13,6 +13,12 @@ class PendingStatus(models.TextChoices):
     REFUSED = "refused", "Refused by the directory"
     DONE = "done", "Written"
     SUPERSEDED = "superseded", "Replaced by a newer edit"
+    ENDED = "ended", "No longer applies"
+    WITHDRAWN = "withdrawn", "Withdrawn by the person"
+
+
+# What a person (and administrators) still see on the profile: the rest is history.
+OPEN_STATUSES = (PendingStatus.PENDING, PendingStatus.REFUSED, PendingStatus.ENDED)
 
 
 class PendingWrite(models.Model):
@@ -24,6 +30,9 @@ class PendingWrite(models.Model):
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="pending_writes")
     field_key = models.CharField(max_length=64)
+    # The field's type when the person saved: a retry after the type changed would
+    # write a value of the old shape, so it ends the row instead.
+    field_type = models.CharField(max_length=16, blank=True)
     attribute = models.CharField(max_length=100)
     value = models.JSONField(null=True, blank=True, help_text="the person's value")
     expected = models.JSONField(null=True, blank=True,
@@ -33,6 +42,9 @@ class PendingWrite(models.Model):
     reason = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A retry claims the row with one conditional UPDATE (token plus a lease in
+    # next_attempt_at), so two workers or overlapping runs never act on one row.
+    claim_token = models.CharField(max_length=32, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

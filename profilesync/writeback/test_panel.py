@@ -11,14 +11,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import ldap
 from django.contrib.auth import get_user_model
 
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import open_connection
-from profilesync.ldapclient.errors import DirectoryError, describe_ldap_error
-from profilesync.ldapclient.modify import REFUSALS, read_values
+from profilesync.ldapclient.errors import DirectoryError
+from profilesync.ldapclient.modify import read_values, supports_assertion
+from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.ldapclient.schema import check_attribute, read_subschema
+from profilesync.ldapclient.write_check import (
+    connection_uri,
+    rewrite_own_values,
+    search_base_problem,
+)
 from profilesync.profiles.models import Profile
 from profilesync.sync.one_person import find_user_entry
 
@@ -70,7 +75,7 @@ def run_test_panel(directory: Directory, username: str, attribute: str) -> Panel
     try:
         bind = directory.bind_dn or "anonymous"
         steps.append(Step("connection and bind", True,
-                          f"connected to {conn.get_option(ldap.OPT_URI)} as {bind}"))
+                          f"connected to {connection_uri(conn)} as {bind}"))
         if not _check_search_base(conn, directory, steps):
             return PanelResult(steps)
         dn = _check_user(conn, directory, username, steps)
@@ -82,7 +87,7 @@ def run_test_panel(directory: Directory, username: str, attribute: str) -> Panel
                           f"{check.name}: {check.reason}" if check.exists else check.reason))
         if not (check.exists and check.allowed):
             return PanelResult(steps)
-        steps.append(_check_write(conn, dn, check.name))
+        steps.append(_check_write(conn, dn, check.name, equality=check.has_equality_rule))
         return PanelResult(steps)
     except DirectoryError as exc:
         steps.append(Step("directory", False, str(exc)))
@@ -93,16 +98,9 @@ def run_test_panel(directory: Directory, username: str, attribute: str) -> Panel
 
 def _check_search_base(conn, directory: Directory, steps: list[Step]) -> bool:
     base = directory.search_base
-    try:
-        conn.search_ext_s(base, ldap.SCOPE_BASE, "(objectClass=*)", ["1.1"], sizelimit=1)
-    except ldap.NO_SUCH_OBJECT:
-        steps.append(Step("base DN and additional user DN", False,
-                          f"{base!r} does not exist; check the base DN and the additional "
-                          "user DN (look them up with ldapsearch)"))
-        return False
-    except ldap.LDAPError as exc:
-        steps.append(Step("base DN and additional user DN", False,
-                          f"{base!r} cannot be searched: {describe_ldap_error(exc)}"))
+    problem = search_base_problem(conn, base)
+    if problem:
+        steps.append(Step("base DN and additional user DN", False, problem))
         return False
     steps.append(Step("base DN and additional user DN", True, f"{base} exists and can be searched"))
     return True
@@ -126,22 +124,16 @@ def _check_user(conn, directory: Directory, username: str, steps: list[Step]):
     return entries[0][0]
 
 
-def _check_write(conn, dn: str, attribute: str) -> Step:
-    """Replace the attribute with the values it has: the entry stays as it was.
+def _check_write(conn, dn: str, attribute: str, *, equality: bool) -> Step:
+    """Write the attribute back with exactly the values it holds: the entry stays as it was.
 
-    An absent attribute is "replaced" with no values, which RFC 4511 defines
-    as a no-op, yet the server still checks the service account's rights.
+    An absent attribute is "replaced" with no values, asserting it is absent (RFC 4511
+    defines that as a no-op), yet the server still checks the service account's rights.
+    When the values cannot be read whole, the write is skipped and the step says why.
     """
-    current = read_values(conn, dn, attribute)
-    try:
-        conn.modify_s(dn, [(ldap.MOD_REPLACE, attribute, current or None)])
-    except ldap.INSUFFICIENT_ACCESS as exc:
-        return Step("write access", False,
-                    f"insufficient access: the service account may not write {attribute} of "
-                    f"{dn} ({describe_ldap_error(exc)}); grant it write access in the "
-                    "directory's ACLs")
-    except tuple(REFUSALS) as exc:
-        return Step("write access", False, REFUSALS[type(exc)].format(a=attribute)
-                    + f": {describe_ldap_error(exc)}")
-    return Step("write access", True,
-                f"wrote {attribute} of {dn} with its own {len(current)} value(s): unchanged")
+    result = rewrite_own_values(conn, dn, attribute, assertion=supports_assertion(
+        read_root_dse(conn)), equality=equality)
+    detail = result.detail
+    if "insufficient access" in detail:
+        detail += "; grant it write access in the directory's ACLs"
+    return Step("write access", result.ok, detail)

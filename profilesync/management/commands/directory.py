@@ -47,6 +47,12 @@ def _add_settings(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--max-deactivate-percent", type=float,
                         help="a sync that would deactivate more than this share of the "
                         "directory's users stops and asks (default 20)")
+    parser.add_argument("--max-deactivate-percent-24h", type=float,
+                        help="a sync that would bring the deactivations of the last 24 hours "
+                        "past this share of the directory's users stops and asks (default 30)")
+    parser.add_argument("--deactivation-floor", type=int,
+                        help="this many people may always be deactivated, whatever the shares "
+                        "(default 3)")
 
 
 def _read_password(path: str | None) -> str | None:
@@ -82,6 +88,9 @@ def describe(directory: Directory) -> dict:
         "connect_timeout": directory.connect_timeout,
         "operation_timeout": directory.operation_timeout,
         "max_deactivate_percent": round(directory.max_deactivate_share * 100, 2),
+        "max_deactivate_percent_24h": round(directory.max_deactivate_share_24h * 100, 2),
+        "deactivation_floor": directory.deactivation_floor,
+        "page_size_note": directory.page_size_note,
         "syncable": directory.sync_refusal() is None,
         "sync_refusal": directory.sync_refusal() or "",
         "next_run_mode": next_mode,
@@ -127,6 +136,7 @@ class Command(ProfilesyncCommand):
             "urls", "bind_dn", "base_dn", "user_dn", "user_filter", "vendor", "type",
             "start_tls", "ca_file", "username_attribute", "unique_id_attribute", "page_size",
             "connect_timeout", "operation_timeout", "max_deactivate_percent",
+            "max_deactivate_percent_24h", "deactivation_floor",
             "modify_timestamp_attribute", "timestamp_pattern")}
         settings["bind_password"] = _read_password(options.get("bind_password_file"))
         return settings
@@ -144,10 +154,27 @@ class Command(ProfilesyncCommand):
         refusal = directory.sync_refusal()
         if refusal:
             self.stdout.write(f"note: this directory will not be synced: {refusal}")
+        elif options.get("timestamp_pattern") is not None:
+            self._check_pattern_when_set(directory)
 
     def handle_set(self, name: str, **options) -> None:
         directory = update_directory(self._get(name), self._options(options))
         self.stdout.write(f"directory {directory.name} updated")
+        if options.get("timestamp_pattern") is not None and directory.sync_refusal() is None:
+            self._check_pattern_when_set(directory)
+
+    def _check_pattern_when_set(self, directory: Directory) -> None:
+        """Ask the directory at once whether it understands the pattern just set, and say so.
+
+        The setting is saved either way (the directory may be down for now);
+        an incremental run checks again when its answer is empty.
+        """
+        try:
+            check = check_pattern(directory)
+        except DirectoryError as exc:
+            self.stdout.write(f"pattern check: cannot ask the directory now: {exc}")
+            return
+        self.stdout.write(f"pattern check: {check.pattern!r} {check.message}")
 
     def handle_list(self, json: bool = False, **options) -> None:
         rows = [describe(d) for d in Directory.objects.all()]

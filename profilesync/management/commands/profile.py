@@ -2,7 +2,8 @@
 
 The person's entry is read first, as when they open the edit dialog, and the
 value is written back under the same rules (write-back switches, conflict
-check). Exit code 0 when stored (and written), 1 with the reason otherwise.
+check). Exit code 0 when stored (and written), 1 with the reason otherwise: a
+pending edit says "kept pending; retried every N minutes", a refusal what to change.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ class Command(ProfilesyncCommand):
             where = "written to the directory" if key in outcome.written else "stored"
             self.stdout.write(f"{username}: {key} {where}")
             return
-        for reason in (*outcome.refused.values(), *outcome.pending.values()):
+        for reason in outcome.refused.values():
             self.stderr.write(f"{username}: {key} not written: {reason}")
+        for reason in outcome.pending.values():
+            # The same words as the dialog and the API: the edit is not lost.
+            self.stderr.write(f"{username}: {key} not written yet: {reason}")
         for mine, theirs in outcome.conflicts.values():
             self.stderr.write(f"{username}: {key} changed in the directory meanwhile: it holds "
                               f"{theirs!r}, not what was read; yours {mine!r} was not written")

@@ -71,6 +71,8 @@ class Command(ProfilesyncCommand):
         else:
             self._print_summary(report)
         if not report.ok:
+            # The exit status says the run failed; standard error says which parts.
+            sys.stderr.write(f"sync failed for: {', '.join(report.failed)}\n")
             sys.exit(1)
 
     def _print_summary(self, report) -> None:

@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 
 from profilesync.management.base import ProfilesyncCommand, usage_error
+from profilesync.monitoring.json_logs import JsonLineFormatter
 from profilesync.scheduling.worker import default_worker_id, run_worker
 
 _TASK_LOGGERS = ("django_tasks", "django_tasks_db", "profilesync.scheduling")
@@ -63,5 +64,6 @@ def _show_task_logs(verbosity: int) -> None:
             logger.setLevel(level)
         if not logger.handlers and not logging.getLogger(name.split(".")[0]).handlers:
             handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+                                 if settings.PROFILESYNC_LOG_FORMAT == "plain" else JsonLineFormatter())
             logger.addHandler(handler)
