@@ -230,3 +230,18 @@ def test_an_upgrade_unmaps_secrets_and_drops_the_hashes_it_read(fresh_install, s
     assert FieldAttributeOverride.objects.get(field=phone, directory=directory).ldap_attribute == ""
     assert profile.values == {"mail": "hal@example.org"}
     assert search_people(Criteria(words=("ssha",))).people == []
+
+
+def test_active_directory_confidential_attributes_are_refused(ad_directory, django_user_model):
+    """Active Directory marks some attributes confidential in its schema (searchFlags 0x80),
+    e.g. BitLocker recovery passwords: the DC's own schema says so, and it is refused."""
+    directory = ad_directory(None)
+    client, _ = signed_in(django_user_model, Role.SYSTEM_ADMINISTRATOR)
+    title = ProfileField.objects.get(key="title")
+
+    refused = post_form(client, f"/admin/fields/{title.pk}/",
+                        field_data(title, ldap_attribute="msFVE-RecoveryPassword"))
+
+    (message,) = refused.context["form"].errors["ldap_attribute"]
+    assert message.startswith(f"msFVE-RecoveryPassword in {directory.name} cannot feed")
+    assert "Active Directory's schema marks it confidential" in message
