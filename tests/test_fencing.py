@@ -21,11 +21,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from profilesync.profiles.models import Profile
 from profilesync.scheduling.clock import database_now
@@ -207,3 +210,51 @@ def test_a_run_stalled_between_directories_keeps_what_it_committed_and_rolls_bac
     run = SyncRun.objects.get(pk=stalled_report["run"])
     assert run.status == RunStatus.FAILED
     assert "superseded" in run.interruption.message
+
+
+def test_a_stalled_worker_taken_over_fails_its_task_with_the_runs_story(
+        subtree, make_directory, stalling_relay, wait_for, profilesync_env, tmp_path):
+    """The same with a `profilesync worker` running "run now": after SIGCONT its task does
+    not turn "successful" over the takeover's "failed"; it fails with the superseded story."""
+    (first_dn, _) = subtree.add_people(2)
+    directory = make_directory(subtree, urls=[stalling_relay.uri], operation_timeout=120.0)
+    stalling_relay.hold()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "profilesync.cli", "worker", "--worker-id", "stalls",
+             "--interval", "0.1", "--schedule-interval", "0.2"],
+            env={**profilesync_env, **LEASE_ENV, "PROFILESYNC_LOG_LEVEL": "INFO"},
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: "worker stalls: tasks from queue" in log_path.read_text(),
+                 what="the worker to start")
+        out = StringIO()
+        call_command("sync", "--background", "--json", stdout=out)
+        task_id = json.loads(out.getvalue())["task"]
+        wait_for(lambda: DirectoryRunResult.objects.filter(directory=directory).exists(),
+                 what="the worker's run to reach the directory")
+        stop_between_writes(worker.pid)
+        wait_for(lambda: read_lease(SYNC_LEASE).expired(database_now()),
+                 what="the stopped worker's lease to expire")
+        stalling_relay.release()
+        successor_code, _ = SyncProcess("successor", tmp_path, profilesync_env).finish()
+        subtree.modify(first_dn, title="Changed after the takeover")
+        os.kill(worker.pid, signal.SIGCONT)
+        task = wait_for(lambda: DBTaskResult.objects.filter(
+                            pk=task_id, exception_class_path__endswith="SyncSuperseded").first(),
+                        what="the resumed worker's task to end")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, log_path.read_text()
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGCONT)
+            worker.kill()
+            worker.wait()
+
+    assert successor_code == 0
+    assert task.status == "FAILED"
+    assert "the worker stopped during this run: worker stalls" in task.traceback
+    assert "superseded" in task.traceback
+    assert Profile.objects.get(directory=directory, username="user000").values["title"] == \
+        "Engineer"

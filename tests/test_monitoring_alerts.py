@@ -78,11 +78,11 @@ def test_a_failed_run_sends_one_mail_and_its_recovery_one_more(smtp, make_direct
     assert "Resolved:" in recovery.get_content()
 
 
-def test_the_guard_alert_says_how_many_would_have_been_deactivated(smtp, subtree, make_directory,
-                                                                     sync_directory):
+def test_the_guard_alert_says_who_would_have_been_deactivated(smtp, subtree, make_directory,
+                                                              sync_directory):
     recipients.add_mail("ops@example.org")
     people = subtree.add_people(5)
-    directory = make_directory(subtree, max_deactivate_percent=20)
+    directory = make_directory(subtree, max_deactivate_percent=20, deactivation_floor=0)
     sync_directory(directory)
     for dn in people[:4]:
         subtree.delete(dn)
@@ -93,7 +93,30 @@ def test_the_guard_alert_says_how_many_would_have_been_deactivated(smtp, subtree
     (mail,) = smtp.messages
     assert mail["Subject"] == ("[profilesync] PROBLEM: Deactivation guard stopped a sync in "
                                "directory corp")
-    assert "would deactivate 4 of 5 active users" in mail.get_content()
+    body = mail.get_content()
+    assert "would deactivate 4 of 5 active users" in body
+    assert "Would have been deactivated: user000, user001, user002, user003" in body
+
+
+def test_the_guard_alert_names_who_would_have_been_deactivated_when_the_report_holds_it(
+        smtp, make_directory):
+    from profilesync.sync.models import DirectoryRunResult, SyncRun
+
+    directory = make_directory(None)
+    now = timezone.now()
+    run = SyncRun.objects.create(started_at=now, finished_at=now, mode="full", status="failed")
+    DirectoryRunResult.objects.create(
+        run=run, directory=directory, directory_name="corp", status="failed", started_at=now,
+        finished_at=now, errors=[{"dn": "", "message": "stopped before deactivating anyone: this "
+                                  "run would deactivate 25 of 30 active users",
+                                  "would_deactivate": [f"user{i:02d}" for i in range(25)]}])
+    recipients.add_mail("ops@example.org")
+
+    evaluate()
+
+    body = smtp.bodies()[0]
+    assert "Would have been deactivated: user00, user01," in body
+    assert "user19 and 5 more" in body and "user20" not in body
 
 
 def test_a_mail_server_that_was_down_gets_the_alert_once_it_is_up(make_directory):

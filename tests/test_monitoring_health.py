@@ -18,7 +18,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from profilesync.monitoring.heartbeat import beat
 from profilesync.monitoring.models import WorkerHeartbeat
@@ -85,6 +85,15 @@ def test_check_command_exits_1_and_names_the_failing_part(cli, make_directory):
     assert result["ready"] is False
     assert [c["name"] for c in result["checks"] if not c["ok"]] == ["worker"]
     assert "not ready: worker (no worker has ever reported" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_names_a_monitoring_setting_that_cannot_be_used(cli):
+    with override_settings(PROFILESYNC_METRICS_ALLOW="10.0.0.0/8,intranet"):
+        code, out, err = cli("check")
+    assert code == 1
+    assert ("FAIL settings: monitoring.E001: PROFILESYNC_METRICS_ALLOW: 'intranet' is not an "
+            "address or network") in out
 
 
 @pytest.mark.django_db(transaction=True)

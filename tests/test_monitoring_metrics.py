@@ -66,7 +66,7 @@ def test_metrics_follow_a_failed_run_and_a_guard_trip(subtree, make_directory, s
     """A run the deactivation guard stopped counts as failed and as a guard trip; the profiles
     stay active and the last success stays where it was."""
     people = subtree.add_people(4)
-    directory = make_directory(subtree, max_deactivate_percent=20)
+    directory = make_directory(subtree, max_deactivate_percent=20, deactivation_floor=0)
     sync_directory(directory)
     first_success = value(scrape(), "profilesync_sync_last_success_timestamp_seconds",
                           directory="corp")

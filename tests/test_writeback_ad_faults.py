@@ -80,3 +80,65 @@ def test_ad_refusal_is_kept_refused_with_the_directorys_message(ad_person, ad_ou
     assert row.status == PendingStatus.REFUSED and row.value.startswith("+49 111")
     assert WriteAudit.objects.get().result == "refused"
     assert ad_ou.read(dn, "telephoneNumber")["telephoneNumber"] == [b"+49 30 1111"]
+
+
+def test_field_mapped_to_the_rdn_attribute_is_refused_on_ad(ad_person, ad_ou):
+    """cn is the RDN of an AD user: a modify may not change it; refused with what to do."""
+    profile, dn = ad_person(telephoneNumber="+49 30 1111")
+    ProfileField.objects.create(key="common", label="Common name", ldap_attribute="cn",
+                                write_back=True)
+
+    outcome = apply_edit(profile, "ann", [FieldEdit("common", "ann2", "ann")])
+
+    assert "part of the entry's name (its RDN)" in outcome.refused["common"], outcome
+    assert ad_ou.read(dn, "cn")["cn"] == [b"ann"]
+
+
+def test_attribute_a_user_may_not_have_is_refused_on_ad(ad_person, ad_ou):
+    """gPLink belongs to OUs, not users: AD refuses it; the message names the object classes."""
+    profile, dn = ad_person(telephoneNumber="+49 30 1111")
+    ProfileField.objects.create(key="gp", label="GP", ldap_attribute="gPLink", write_back=True)
+
+    outcome = apply_edit(profile, "ann", [FieldEdit("gp", "[LDAP://x;0]", "")])
+
+    assert "gp" in outcome.refused, outcome
+    assert "check the field's LDAP attribute" in outcome.refused["gp"]
+    assert "gPLink" not in ad_ou.read(dn, "gPLink")
+
+
+def pending_phone(profile: Profile) -> PendingWrite:
+    """The row a save leaves when AD cannot be reached, due now."""
+    from django.utils import timezone
+
+    return PendingWrite.objects.create(
+        profile=profile, field_key="phone", field_type="phone", attribute="telephoneNumber",
+        value="+49 30 2222", expected="+49 30 1111", attempts=1, next_attempt_at=timezone.now())
+
+
+def test_entry_moved_in_ad_while_pending_is_followed_by_its_object_guid(ad_person, ad_ou):
+    """Ann's AD entry was renamed while her edit waited: the retry finds it by objectGUID,
+    writes there, and her profile's DN follows."""
+    from profilesync.writeback.retry import retry_due_writes
+
+    profile, dn = ad_person(telephoneNumber="+49 30 1111")
+    pending_phone(profile)
+    moved = ad_ou.rename(dn, "CN=Ann Archer")
+
+    assert retry_due_writes().written == 1
+
+    assert ad_ou.read(moved, "telephoneNumber")["telephoneNumber"] == [b"+49 30 2222"]
+    assert Profile.objects.get(pk=profile.pk).dn.lower() == moved.lower()
+
+
+def test_entry_deleted_in_ad_while_pending_ends_the_row(ad_person, ad_ou):
+    """Ann's AD entry was deleted while her edit waited: the row ends with the reason."""
+    from profilesync.writeback.retry import retry_due_writes
+
+    profile, dn = ad_person(telephoneNumber="+49 30 1111")
+    pending_phone(profile)
+    ad_ou.dc.delete(dn)
+
+    assert retry_due_writes().ended == 1
+
+    row = PendingWrite.objects.get()
+    assert row.status == PendingStatus.ENDED and "gone from the directory" in row.reason

@@ -296,6 +296,7 @@ def test_slapd_stopped_mid_write(corp, acl_server, surface, cut):
 
     assert outcome == "pending" and "kept pending; retried every 5 minutes" in text
     assert_kept_and_audited("phone", "+49 30 2222", "telephoneNumber", "pending")
+    assert WriteAudit.objects.get(result="pending").old_value == "+49 30 1111"
     PendingWrite.objects.update(next_attempt_at=timezone.now())
     assert retry_due_writes().written == 1
     assert directory_values(corp, "telephoneNumber") == [b"+49 30 2222"]

@@ -77,10 +77,11 @@ def test_one_bad_row_never_blocks_the_others(ann, acl_directory, acl_server):
 
 
 @pytest.mark.django_db
-def test_a_row_that_fails_unexpectedly_is_recorded_and_the_next_directory_goes_on(
+def test_a_row_that_cannot_be_written_now_is_recorded_and_the_next_directory_goes_on(
         ann, acl_directory, acl_server, subtree, make_directory):
     """The first directory's stored password cannot be decrypted: its row records why and
-    waits; a row for another directory is written in the same pass."""
+    waits (an administrator re-enters the password; the edit is not lost); a row for
+    another directory is written in the same pass."""
     subtree.add_person("zed", telephoneNumber="+1 555 0100")
     other = make_directory(subtree, name="other")
     run_sync([other])
@@ -204,3 +205,25 @@ def test_retry_command_exits_0_while_rows_stay_pending(ann, acl_directory, acl_s
 
     assert "phone: pending: " in out.getvalue() and "still pending 1" in out.getvalue()
     assert row("phone").attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_corrupt_row_that_raises_is_recorded_and_the_queue_goes_on(ann, acl_directory,
+                                                                    acl_server):
+    """A picture row whose stored value is not a picture name (a bug, or a hand-edited
+    database) raises inside the retry: that row records the error and backs off, and the
+    phone number queued behind it is written."""
+    update_field(ProfileField.objects.get(key="picture"), {"write_back": True})
+    PendingWrite.objects.create(profile=ann, field_key="picture", field_type="picture",
+                                attribute="jpegPhoto", value=12345, attempts=1,
+                                next_attempt_at=timezone.now())
+    pend(ann, acl_server, FieldEdit("phone", "+49 30 2222", "+49 30 1111"))
+
+    counts = retry_due_writes()
+
+    assert [r.pending.field_key for r in counts.rows] == ["picture", "phone"]
+    assert (counts.written, counts.still_pending) == (1, 1)
+    broken = row("picture")
+    assert broken.status == PendingStatus.PENDING and "the retry failed" in broken.reason
+    assert broken.attempts == 2 and broken.claim_token == ""
+    assert directory_value(acl_directory, "telephoneNumber") == [b"+49 30 2222"]

@@ -56,6 +56,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return response
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     open_writes = (PendingWrite.objects.filter(
-        status__in=[PendingStatus.PENDING, PendingStatus.REFUSED])
+        status__in=[PendingStatus.PENDING, PendingStatus.REFUSED, PendingStatus.ENDED])
         .select_related("profile").order_by("-updated_at")[:100])
     return render(request, "adminpages/write_audit.html", {"page": page, "open_writes": open_writes})

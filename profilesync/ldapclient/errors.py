@@ -164,11 +164,3 @@ class WriteConflict(DirectoryError):
         self.attribute = attribute
         self.current = current
         super().__init__(f"{attribute} was changed in the directory meanwhile")
-
-
-class EntryMoved(DirectoryError):
-    """The entry at the stored DN is not (or no longer) the person's own entry."""
-
-    setting = "unique_id_attribute"
-    hint = "the next sync finds where the person's entry is now"
-    transient = False

@@ -37,7 +37,6 @@ from .errors import (  # noqa: F401  (WriteConflict, WriteRefused: re-exported f
     DirectoryBusy,
     DirectoryError,
     DirectoryUnreachable,
-    EntryMoved,
     WriteConflict,
     WriteReferred,
     WriteRefused,
@@ -308,13 +307,13 @@ def supports_assertion(root_dse: dict[str, list[bytes]]) -> bool:
 
 
 def has_entry_csn(root_dse: dict[str, list[bytes]]) -> bool:
-    """OpenLDAP (and servers like it) keep ``entryCSN``; they name themselves in the DSE."""
-    return any(b"openldap" in v.lower() for v in root_dse.get("vendorname", [])) or bool(
-        root_dse.get("contextcsn")) or b"1.3.6.1.4.1.4203.1.9.1.1" in root_dse.get(
-        "supportedcontrol", [])
+    """OpenLDAP keeps ``entryCSN`` on every entry; it names its own controls and extensions
+    under its OID arc 1.3.6.1.4.1.4203 (WhoAmI, password modify, syncrepl...)."""
+    offered = root_dse.get("supportedcontrol", []) + root_dse.get("supportedextension", [])
+    return any(oid.startswith(b"1.3.6.1.4.1.4203.") for oid in offered)
 
 
-__all__ = ["AttributeKind", "DirectoryError", "EntryMoved", "WriteConflict", "WriteRefused",
+__all__ = ["AttributeKind", "DirectoryError", "WriteConflict", "WriteRefused",
            "WriteResult", "attribute_kind", "choose_method", "find_entry_by_unique_id",
            "has_entry_csn", "ldap_write_error", "read_attributes", "read_values",
            "supports_assertion", "write_attribute"]

@@ -2,9 +2,9 @@
 
 The runner records the guard's refusal as the result's error message (its text
 begins with ``GUARD_MESSAGE_START``, see ``sync.errors.DeactivationGuardTripped``).
-Who would have been deactivated is taken from the error entry's
-``would_deactivate`` list when the report holds one; reports of this version
-hold only the count, which the message states.
+Who would have been deactivated is taken from the result's ``would_deactivate``
+list, or the error entry's, when the report holds one (``rules.failed_runs``);
+otherwise the message states how many.
 """
 
 from __future__ import annotations

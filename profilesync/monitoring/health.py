@@ -122,9 +122,21 @@ def check_worker() -> CheckResult:
     return CheckResult("worker", True, f"{beat.worker_id} reported {max(age, 0):.0f} s ago")
 
 
-def readiness() -> Readiness:
+def check_settings() -> CheckResult:
+    """Django's system checks (every profilesync setting check among them), for the CLI."""
+    from django.core import checks
+
+    problems = [m for m in checks.run_checks() if m.level >= checks.ERROR]
+    if problems:
+        return CheckResult("settings", False, "; ".join(
+            f"{m.id}: {m.msg}" + (f" ({m.hint})" if m.hint else "") for m in problems))
+    return CheckResult("settings", True, "no errors")
+
+
+def readiness(*, include_settings: bool = False) -> Readiness:
+    """``include_settings`` adds the system checks: cheap for a command, noise for a probe."""
     database = check_database()
-    checks = [database, check_cache()]
+    checks = ([check_settings()] if include_settings else []) + [database, check_cache()]
     if database.ok:  # heartbeats live in the database: without it, only its failure is news
         checks.append(check_worker())
     return Readiness(checks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
@@ -32,6 +32,12 @@ def beat(worker_id: str, *, runs_scheduler: bool = True, now: datetime | None = 
         WorkerHeartbeat.objects.update_or_create(
             worker_id=worker_id,
             defaults={"beat_at": now, "started_at": now, "runs_scheduler": runs_scheduler})
+
+
+def forget_old_workers(now: datetime, keep_days: int = 7) -> int:
+    """Drop the rows of workers silent for a week: each restart of a worker adds a row."""
+    deleted, _ = WorkerHeartbeat.objects.filter(beat_at__lt=now - timedelta(days=keep_days)).delete()
+    return deleted
 
 
 def newest_beat() -> WorkerHeartbeat | None:

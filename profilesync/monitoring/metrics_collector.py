@@ -60,8 +60,36 @@ class DatabaseCollector(Collector):
         yield from _incidents()
 
 
+# The run figures change only when a directory's run starts or ends, and recomputing them
+# is the costly part of a scrape (the duration histogram over every result: 0.6 s for
+# 5,000 results on SQLite, measured by bench/metrics_scrape.py). Each process keeps the
+# last answer with a fingerprint of the results table and recomputes only when it moved.
+# Per process, nothing shared: a process that never computed simply computes.
+_run_figures: dict = {"fingerprint": None, "families": []}
+
+
 def _sync_runs() -> Iterator:
     from profilesync.sync.models import DirectoryRunResult, DirectorySyncState, RunStatus
+
+    fingerprint = tuple(DirectoryRunResult.objects.aggregate(
+        rows=Count("id"), last=Max("id"), finished=Max("finished_at"),
+        running=Count("id", filter=Q(status=RunStatus.RUNNING))).values())
+    if _run_figures["fingerprint"] != fingerprint:
+        _run_figures["families"] = list(_run_result_families())
+        _run_figures["fingerprint"] = fingerprint
+    yield from _run_figures["families"]
+
+    last = GaugeMetricFamily("profilesync_sync_last_success_timestamp_seconds",
+                             "When each directory last synced successfully (Unix time)",
+                             labels=["directory"])
+    for name, when in (DirectorySyncState.objects.filter(last_success_at__isnull=False)
+                       .values_list("directory__name", "last_success_at")):
+        last.add_metric([name], when.timestamp())
+    yield last
+
+
+def _run_result_families() -> Iterator:
+    from profilesync.sync.models import DirectoryRunResult, RunStatus
 
     runs = CounterMetricFamily("profilesync_sync_runs", "Directory syncs finished, by directory, "
                                "mode and outcome (succeeded or failed)",
@@ -115,14 +143,6 @@ def _sync_runs() -> Iterator:
     for name, count in sorted(counted.items()):
         trips.add_metric([name], count)
     yield trips
-
-    last = GaugeMetricFamily("profilesync_sync_last_success_timestamp_seconds",
-                             "When each directory last synced successfully (Unix time)",
-                             labels=["directory"])
-    for name, when in (DirectorySyncState.objects.filter(last_success_at__isnull=False)
-                       .values_list("directory__name", "last_success_at")):
-        last.add_metric([name], when.timestamp())
-    yield last
 
 
 def _duration_histogram(finished) -> HistogramMetricFamily:

@@ -66,11 +66,14 @@ def failed_runs(now: datetime) -> list[Condition]:
         trip = guard_trip(latest.errors)
         page = _path("sync-run", latest.run_id, fallback=f"/admin/sync/{latest.run_id}/")
         if trip is not None:
-            details = {"run": latest.run_id, "would_deactivate": trip.would_deactivate}
+            # Who: the result's own list where the report keeps one, else the error entry's.
+            people = [str(p) for p in getattr(latest, "would_deactivate", None) or []]
+            people = people or trip.would_deactivate
+            details = {"run": latest.run_id, "would_deactivate": people}
             cause = f"run {latest.run_id}: {trip.message}"
-            if trip.would_deactivate:
-                shown = ", ".join(trip.would_deactivate[:20])
-                more = len(trip.would_deactivate) - 20
+            if people:
+                shown = ", ".join(people[:20])
+                more = len(people) - 20
                 cause += f". Would have been deactivated: {shown}" + (f" and {more} more" if more > 0 else "")
             conditions.append(Condition("guard_tripped", latest.directory_name, cause, page, details))
             continue

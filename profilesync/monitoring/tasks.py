@@ -11,8 +11,10 @@ from datetime import timedelta
 
 from django_tasks import TaskContext, task
 
+from profilesync.scheduling.clock import database_now
 from profilesync.scheduling.lease import LeaseHeld, acquire, release
 
+from .heartbeat import forget_old_workers
 from .incidents import evaluate
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ def evaluate_alert_rules(context: TaskContext, trigger: str = "schedule",
         return {"ran": False, "reason": str(exc), "slot": slot}
     try:
         result = evaluate()
+        forget_old_workers(database_now())
     finally:
         release(lease)
     return {"ran": True, "slot": slot, **result.as_json()}

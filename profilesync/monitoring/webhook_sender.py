@@ -52,12 +52,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def send_webhook_alert(alert: Alert, url: str, secret: str, *,
+def send_webhook_alert(alert: Alert, url: str, secret: str, *, attempts: int | None = None,
                        sleep: Callable[[float], None] = time.sleep) -> int:
-    """POST the alert; return the attempts it took, or raise ``DeliveryFailed``."""
+    """POST the alert; return the attempts it took, or raise ``DeliveryFailed``.
+
+    ``attempts`` None is ``PROFILESYNC_WEBHOOK_ATTEMPTS``; "Send a test" makes one, so
+    the page answers at once with what the receiver said.
+    """
     body = json.dumps(alert.payload(), sort_keys=True).encode()
     delivery = str(uuid.uuid4())
-    attempts = max(settings.PROFILESYNC_WEBHOOK_ATTEMPTS, 1)
+    attempts = max(attempts or settings.PROFILESYNC_WEBHOOK_ATTEMPTS, 1)
     wait = settings.PROFILESYNC_WEBHOOK_BACKOFF_SECONDS
     problem = ""
     for attempt in range(1, attempts + 1):

@@ -63,6 +63,17 @@ class WorkerStopped(Exception):
     """Recorded (never raised) as the failure of a task whose worker died running it."""
 
 
+class SyncSuperseded(Exception):
+    """Raised by a worker's task whose run was superseded, so the task table says "failed"
+    with the run's story instead of "successful" over what the takeover recorded."""
+
+
+def superseded_story(run: SyncRun) -> str | None:
+    """The interruption message of a run that resumed after a takeover and rolled back."""
+    interruption = InterruptedRun.objects.filter(run=run, superseded_at__isnull=False).first()
+    return None if interruption is None else interruption.message
+
+
 class SyncAlreadyRunning(Exception):
     """Another sync holds the lease: who, since when, until when unless renewed."""
 

@@ -9,7 +9,13 @@ from django_tasks import TaskContext, TaskResult, task
 from profilesync.directories.models import Directory
 from profilesync.sync.models import SyncMode
 
-from .exclusive import SyncAlreadyRunning, run_sync_exclusively, worker_holder
+from .exclusive import (
+    SyncAlreadyRunning,
+    SyncSuperseded,
+    run_sync_exclusively,
+    superseded_story,
+    worker_holder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,9 @@ def _run_under_lease(context: TaskContext, *, trigger: str, slot: str | None,
     except SyncAlreadyRunning as exc:
         log.warning("sync not started trigger=%s slot=%s reason=%s", trigger, slot, exc)
         return {"ran": False, "reason": str(exc), "slot": slot}
+    story = None if report.ok else superseded_story(report.run)
+    if story is not None:
+        raise SyncSuperseded(f"run {report.run.pk}: {story}")
     return {"ran": True, "run": report.run.pk, "status": report.run.status, "slot": slot}
 
 

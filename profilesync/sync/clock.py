@@ -44,6 +44,8 @@ from profilesync.ldapclient.server_clock import (
 
 # DirectoryRunResult.watermark_source holds at most this many characters.
 SOURCE_LENGTH = 200
+# A server ID whose latest change is this much older than the newest is named in the report.
+STALE_SERVER = timedelta(days=1)
 
 
 def application_now() -> datetime:
@@ -91,7 +93,11 @@ def watermark_from(clock: ServerClock, urls: Sequence[str] = ()) -> DirectoryTim
     oldest = oldest_per_server(clock.csns)
     if oldest is not None:
         servers = len({csn.server_id for csn in clock.csns})
-        which = (f"oldest contextCSN (server ID {oldest.server_id:03x}, of {servers})"
+        # A provider far behind the others is cut off, or retired with its value left in
+        # contextCSN (then every run re-reads since its last write): say how far.
+        behind = max(csn.time for csn in clock.csns) - oldest.time
+        lag = f", {behind.days} days behind the newest" if behind >= STALE_SERVER else ""
+        which = (f"oldest contextCSN (server ID {oldest.server_id:03x}, of {servers}{lag})"
                  if servers > 1 else "contextCSN")
         return _time(oldest.time, f"{served}{which} of {clock.naming_context}", clock,
                      failed_over)

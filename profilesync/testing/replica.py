@@ -45,25 +45,12 @@ class ReadOnlyReplica(SlapdServer):
 
     def _wait_ready(self, timeout: float) -> None:
         """Ready once the server answers and the provider's suffix has arrived."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                self.process = None
-                raise RuntimeError(f"slapd exited at start: {err.strip()}")
-            try:
-                conn = ldap.initialize(self.ldap_uri)
-                conn.set_option(ldap.OPT_NETWORK_TIMEOUT, 0.5)
-                conn.simple_bind_s(self.root_dn, self.root_pw)
-                try:
-                    conn.search_s(self.suffix, ldap.SCOPE_BASE, "(objectClass=*)", ["1.1"])
-                    return
-                finally:
-                    conn.unbind_s()
-            except (ldap.SERVER_DOWN, ldap.NO_SUCH_OBJECT, ldap.INVALID_CREDENTIALS):
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"the replica on {self.ldap_uri} did not fill within {timeout} s")
+        super()._wait_ready(timeout)
+        try:
+            self.wait_for_entry(self.suffix, timeout)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def wait_for_entry(self, dn: str, timeout: float = 10.0) -> None:
         """Wait until ``dn`` (added at the provider) has been replicated here."""

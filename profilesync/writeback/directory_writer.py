@@ -36,8 +36,15 @@ from .models import WriteResultKind
 TRANSIENT = (DirectoryUnreachable, TLSFailure, DirectoryBusy)
 
 
-def outcome_of(exc: DirectoryError) -> str:
-    """The one outcome of a directory answer: conflict, pending or refused."""
+def outcome_of(exc: DirectoryError, *, connecting: bool = False) -> str:
+    """The one outcome of a directory answer: conflict, pending or refused.
+
+    A failure to connect at all (``connecting``: unreachable, TLS, a refused bind, a
+    bind password that cannot be decrypted) says nothing about the person's value: it
+    is fixed in the directory's settings or the network, and the edit waits for that.
+    """
+    if connecting:
+        return WriteResultKind.PENDING
     if isinstance(exc, WriteConflict):
         return WriteResultKind.CONFLICT
     if isinstance(exc, TRANSIENT):

@@ -80,6 +80,7 @@ def retry_due_writes(now=None) -> RetryCounts:
             row = _retry_one(pending, token)
         except Exception as exc:  # noqa: BLE001 - one bad row must never stop the queue
             log.exception("pending write retry failed pending=%s", pk)
+            pending.attempts = PendingWrite.objects.get(pk=pk).attempts + 1  # this try counts
             row = _still_pending(pending, token, f"the retry failed: {type(exc).__name__}: {exc}")
         counts.rows.append(row)
         if row.outcome == WriteResultKind.WRITTEN:
@@ -117,14 +118,16 @@ def _retry_one(pending: PendingWrite, token: str) -> RowOutcome:
     except UnwritableValue as exc:
         return _finish(pending, token, PendingStatus.ENDED, f"no longer applies: {exc}", "ended")
     pending.attempts += 1
+    writer = None
     try:
-        with DirectoryWriter(profile.directory) as writer:
+        writer = DirectoryWriter(profile.directory)
+        with writer:
             dn = _entry_dn(writer, profile)
             result = writer.write(dn, pending.attribute, new, expected)
     except NoLongerApplies as exc:
         return _finish(pending, token, PendingStatus.ENDED, f"no longer applies: {exc}", "ended")
     except DirectoryError as exc:
-        kind = outcome_of(exc)
+        kind = outcome_of(exc, connecting=writer is None)
         audit(profile, actor, pending.attribute, profile_field.type, expected, new, kind,
               message=str(exc))
         if kind == WriteResultKind.CONFLICT:

@@ -58,7 +58,7 @@ class EditOutcome:
 
 @dataclass
 class _Write:
-    """One field's write: the values as the directory holds them, and its audit row."""
+    """One field's write: the person's edit and both values as the directory holds them."""
 
     edit: FieldEdit
     field: ProfileField
@@ -119,7 +119,7 @@ def _write_to_directory(profile: Profile, actor: str, actor_user, writes: list[_
         writer = DirectoryWriter(profile.directory)
     except DirectoryError as exc:
         for write in writes:
-            _record(profile, actor, actor_user, write, exc, outcome)
+            _record(profile, actor, actor_user, write, exc, outcome, connecting=True)
         return
     with writer:
         for write in writes:
@@ -137,9 +137,9 @@ def _write_to_directory(profile: Profile, actor: str, actor_user, writes: list[_
 
 
 def _record(profile: Profile, actor: str, actor_user, write: _Write, exc: DirectoryError,
-            outcome: EditOutcome) -> None:
+            outcome: EditOutcome, *, connecting: bool = False) -> None:
     """A write that did not happen: audit it, keep the person's value, say why."""
-    kind = outcome_of(exc)
+    kind = outcome_of(exc, connecting=connecting)
     audit(profile, actor, write.attribute, write.field.type, write.expected, write.new, kind,
           message=str(exc))
     if kind == WriteResultKind.CONFLICT:

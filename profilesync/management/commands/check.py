@@ -18,8 +18,9 @@ from profilesync.monitoring.health import readiness
 
 
 class Command(ProfilesyncCommand):
-    help = ("Check that this node is ready: the database (migrations applied), the cache, and a "
-            "recent worker heartbeat when scheduled sync is on. Exit code 1 when not ready.")
+    help = ("Check that this node is ready: the settings (Django's system checks), the database "
+            "(migrations applied), the cache, and a recent worker heartbeat when scheduled sync "
+            "is on. Exit code 1 when not ready.")
     requires_system_checks = []
     requires_migrations_checks = False
 
@@ -27,7 +28,7 @@ class Command(ProfilesyncCommand):
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def handle(self, *args, json: bool = False, **options) -> None:
-        result = readiness()
+        result = readiness(include_settings=True)
         if json:
             self.stdout.write(_dumps(result.as_json()))
         else:
