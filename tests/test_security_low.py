@@ -182,3 +182,27 @@ def test_changing_the_url_requires_the_bind_password_again(fresh_install, subtre
     assert directory.urls == ["ldap://replica.example:389"]
     assert decrypt_secret(directory.bind_password_encrypted) == "typed-again-1"
     assert directory.bind_password_encrypted != stored
+
+
+def test_an_upgrade_drops_the_words_of_hidden_fields_already_stored(ursula, django_user_model):
+    """Search texts stored before the fix still held the hidden field's words; the
+    upgrade's migration recomputes them."""
+    import importlib
+
+    from django.apps import apps
+
+    from profilesync.profiles.search.text import SearchFields, search_columns
+
+    # As an older version stored it: the hidden field's words in the search text.
+    old = SearchFields(word_keys=("staff_number",))
+    text, _ = search_columns(ursula.display_name, ursula.username, ursula.values,
+                             ursula.local_values, old)
+    Profile.objects.filter(pk=ursula.pk).update(search_text=text)
+    client, _ = signed_in(django_user_model, Role.USER)
+    assert found(client, "zq7731") == ["Ursula Unger"]
+
+    importlib.import_module(
+        "profilesync.accounts.migrations.0002_hidden_fields_out_of_search"
+    ).drop_hidden_words(apps, None)
+
+    assert found(client, "zq7731") == []
