@@ -32,7 +32,8 @@ def watched(page):
 
 
 def violations(page) -> list[str]:
-    return page.evaluate("window.__cspViolations") + [
+    page.wait_for_load_state("load")
+    return page.evaluate("window.__cspViolations || []") + [
         text for text in page.errors if "Content Security Policy" in text]
 
 
@@ -71,6 +72,7 @@ def test_pages_work_under_the_policy(watched, live_server, log_in, wendy, django
 
     # One's own profile and its edit dialog (htmx + dialog.js).
     page.click("text=My profile")
+    page.wait_for_load_state("load")
     page.click("text=Edit profile")
     page.locator("dialog.edit-profile").wait_for(state="visible")
     assert violations(page) == []
