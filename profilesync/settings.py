@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "profilesync.adminpages",
     "csp",
     "profilesync.monitoring",
+    "profilesync.live",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,10 @@ LOGGING = {
 # LDAP page size unless a directory sets its own.
 PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", "1000"))
 
+# How long the change history (per person: what each run changed, own edits and their
+# write-back outcome) is kept; older rows are pruned by the change_history_prune job.
+PROFILESYNC_CHANGE_HISTORY_DAYS = int(os.environ.get("PROFILESYNC_CHANGE_HISTORY_DAYS", "90"))
+
 # When a directory tells us neither its time (currentTime) nor its latest write
 # (contextCSN), an incremental watermark is taken from this server's clock minus
 # this margin, so clock skew up to the margin cannot hide a change.
@@ -193,6 +198,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PROFILESYNC_SYNC_LEASE_SECONDS = float(os.environ.get("PROFILESYNC_SYNC_LEASE_SECONDS", "600"))
 PROFILESYNC_SYNC_LEASE_RENEW_SECONDS = float(
     os.environ.get("PROFILESYNC_SYNC_LEASE_RENEW_SECONDS", "60"))
+# Live updates (profilesync.live): a listener's lease, taken over this long after its
+# worker dies, and how often the holder renews it.
+PROFILESYNC_LIVE_LEASE_SECONDS = float(os.environ.get("PROFILESYNC_LIVE_LEASE_SECONDS", "30"))
+PROFILESYNC_LIVE_LEASE_RENEW_SECONDS = float(
+    os.environ.get("PROFILESYNC_LIVE_LEASE_RENEW_SECONDS", "5"))
+# How often each worker looks for directories whose listener nobody runs.
+PROFILESYNC_LIVE_CHECK_SECONDS = float(os.environ.get("PROFILESYNC_LIVE_CHECK_SECONDS", "5"))
 # How often each worker's scheduler looks for a due slot (`profilesync worker --schedule-interval`).
 PROFILESYNC_SCHEDULER_INTERVAL_SECONDS = float(
     os.environ.get("PROFILESYNC_SCHEDULER_INTERVAL_SECONDS", "10"))

@@ -41,7 +41,7 @@ from profilesync.directories.models import Directory
 from profilesync.monitoring.models import AlertRecipient
 from profilesync.profiles.models import Profile, ProfileField
 from profilesync.profiles.pictures import store_picture
-from profilesync.sync.models import RunStatus, SyncMode, SyncRun
+from profilesync.sync.models import RunStatus, SyncMode, SyncPreview, SyncRun
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +118,8 @@ MATRIX: dict[str, Entry] = {
     "admin-field-delete": web(ADMINISTRATORS, target="field"),
     "admin-people": web(ADMINISTRATORS),
     "admin-people-role": web(ADMINISTRATORS_POST_ONLY, ADMINISTRATORS, target="other_user"),
+    # A person's manager, set by hand (the directory does not say): Administrators.
+    "edit-manager": web(ADMINISTRATORS, target="profile"),
     "write-audit": web(ADMINISTRATORS),
     # Alert recipients: System Administrators (the sync's own notifications).
     "admin-notifications": web(SYSTEM_ADMINISTRATORS),
@@ -140,6 +142,8 @@ MATRIX: dict[str, Entry] = {
     "sync-report": web(SYSTEM_ADMINISTRATORS),
     "sync-run-now": web(SYSTEM_POST_ONLY, SYSTEM_ADMINISTRATORS),
     "sync-run": web(SYSTEM_ADMINISTRATORS, target="run"),
+    "sync-preview-now": web(SYSTEM_POST_ONLY, SYSTEM_ADMINISTRATORS),
+    "sync-preview": web(SYSTEM_ADMINISTRATORS, target="preview"),
     # The API.
     "api:openapi-json": api_entry("GET", EVERYONE, public=True),
     "api:api-root": api_entry("GET", row(ABSENT, ABSENT, ABSENT, ABSENT, ABSENT), public=True),
@@ -259,6 +263,8 @@ def world(fresh_install, django_user_model):
         "other_user": django_user_model.objects.create_user("matrix-target").pk,
         "directory": directory.pk,
         "job": "bulk_profile_update",
+        "preview": SyncPreview.objects.create(requested_at="2026-01-01T00:00:00Z",
+                                              requested_by="matrix").pk,
         "recipient": AlertRecipient.objects.create(kind="mail", target="ops@example.org").pk,
         "run": SyncRun.objects.create(started_at="2026-01-01T00:00:00Z", mode=SyncMode.FULL,
                                       status=RunStatus.SUCCEEDED).pk,

@@ -11,6 +11,11 @@ from profilesync.ldapclient.timestamps import (
     LAST_SYNC_FORMAT,
     parse_last_sync_date,
 )
+from profilesync.live.models import LiveListener
+from profilesync.live.status import live_setting
+
+LIVE_CHOICES = [("default", "Default (on where the server pushes or notifies)"),
+                ("on", "On"), ("off", "Off")]
 
 
 class DataSourcesForm(forms.Form):
@@ -37,6 +42,13 @@ class DataSourcesForm(forms.Form):
                 help_text="Java SimpleDateFormat letters y M d H m s S Z X; written in UTC. "
                           "Quoted text may not hold * ( ) \\ or an offset such as '-0500'; "
                           "a changed pattern is checked against the directory at once.")
+            self.fields[f"live_{directory.pk}"] = forms.ChoiceField(
+                label=f"Live updates of {directory.name}", choices=LIVE_CHOICES,
+                required=False,  # not posted (a script, an older page): left as it is
+                initial=live_setting(LiveListener.for_directory(directory)),
+                help_text="On: a worker listens for changes and applies them within seconds "
+                          "(syncrepl push on OpenLDAP, a poll of uSNChanged on Active Directory). "
+                          "Default: on where the server pushes changes or notifies.")
 
     def clean(self):
         cleaned = super().clean()

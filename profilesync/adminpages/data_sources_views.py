@@ -15,6 +15,7 @@ from profilesync.directories.models import Directory
 from profilesync.directories.services import update_directory
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.timestamps import format_last_sync_date
+from profilesync.live.status import live_status, set_live
 from profilesync.sync.datasources import SWITCHES, set_setting, time_zone_name
 from profilesync.sync.models import DataSourceSettings
 from profilesync.sync.pattern_check import check_pattern, next_run_reason, preview_next_run
@@ -40,8 +41,8 @@ def data_sources(request: HttpRequest) -> HttpResponse:
         if "save_and_test" in request.POST:
             return redirect("write-test-panel")
         return redirect("data-sources")
-    previews = [(d, *preview_next_run(d), form[f"pattern_{d.pk}"], next_run_reason(d))
-                for d in directories]
+    previews = [(d, *preview_next_run(d), form[f"pattern_{d.pk}"], next_run_reason(d),
+                 form[f"live_{d.pk}"], live_status(d)) for d in directories]
     return render(request, "adminpages/data_sources.html", {
         "form": form, "previews": previews, "time_zone": time_zone_name()})
 
@@ -65,6 +66,8 @@ def _save(form: DataSourcesForm, directories: list[Directory], shown_date: str) 
         if pattern != directory.timestamp_pattern:
             update_directory(directory, {"timestamp_pattern": pattern})
             changed.append(directory)
+        if form.cleaned_data.get(f"live_{directory.pk}"):
+            set_live(directory, form.cleaned_data[f"live_{directory.pk}"])
     return changed
 
 

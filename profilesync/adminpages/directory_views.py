@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from profilesync.accounts.permissions import MANAGE_DIRECTORIES
 from profilesync.directories.connection_test import check_connection
 from profilesync.directories.models import Directory
+from profilesync.live.status import live_status
 
 from .access import admin_page
 from .directory_form import DirectoryForm
@@ -18,7 +19,9 @@ from .directory_form import DirectoryForm
 
 @admin_page(MANAGE_DIRECTORIES)
 def directory_list(request: HttpRequest) -> HttpResponse:
-    directories = Directory.objects.annotate(profile_count=Count("profiles"))
+    directories = list(Directory.objects.annotate(profile_count=Count("profiles")))
+    for directory in directories:
+        directory.live = live_status(directory)  # the listener's state, for the Live column
     return render(request, "adminpages/directory_list.html", {"directories": directories})
 
 

@@ -59,6 +59,7 @@ def run_worker(*, worker_id: str, queue_names: list[str], interval: float,
         worker_id=worker_id, excluded_queue_names=[],
     )
     heartbeat = None if batch else HeartbeatThread(worker_id, runs_scheduler=scheduler is not None)
+    live = None if batch else _live_supervisor(worker_id)
     previous_handlers = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
     worker.configure_signals()
     receiver = _SignalReceiver()
@@ -68,14 +69,25 @@ def run_worker(*, worker_id: str, queue_names: list[str], interval: float,
                 scheduler.start()  # after blocking: only the receiver gets stop signals
             if heartbeat is not None:
                 heartbeat.start()
+            if live is not None:
+                live.start()  # after blocking, like the scheduler: listeners inherit the mask
             worker.run()
     finally:
+        if live is not None:
+            live.stop()
         if heartbeat is not None:
             heartbeat.stop()
         if scheduler is not None:
             scheduler.stop()
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
+
+
+def _live_supervisor(worker_id: str):
+    """The live-update listeners of this worker (profilesync.live), one per directory."""
+    from profilesync.live.supervisor import LiveSupervisor  # the live app builds on this one
+
+    return LiveSupervisor(worker_id)
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)

@@ -13,8 +13,9 @@ from profilesync.directories.connection_test import Outcome, Step, check_connect
 from profilesync.directories.models import Directory, DirectoryType, Vendor
 from profilesync.directories.services import create_directory, update_directory
 from profilesync.ldapclient.errors import DirectoryError
+from profilesync.live.status import live_status, set_live
 from profilesync.management.base import ProfilesyncCommand, option_name, usage_error
-from profilesync.sync.pattern_check import check_pattern, preview_next_run
+from profilesync.sync.pattern_check import check_pattern, next_run_reason, preview_next_run
 from profilesync.writeback.test_panel import run_test_panel
 
 
@@ -50,6 +51,11 @@ def _add_settings(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--max-deactivate-percent-24h", type=float,
                         help="a sync that would bring the deactivations of the last 24 hours "
                         "past this share of the directory's users stops and asks (default 30)")
+    parser.add_argument("--live", choices=["on", "off", "default"],
+                        help="live updates: on, off, or default (on where the server pushes "
+                        "changes or notifies)")
+    parser.add_argument("--live-poll-seconds", type=float,
+                        help="where the server pushes nothing: seconds between polls (default 10)")
     parser.add_argument("--deactivation-floor", type=int,
                         help="this many people may always be deactivated, whatever the shares "
                         "(default 3)")
@@ -94,7 +100,9 @@ def describe(directory: Directory) -> dict:
         "syncable": directory.sync_refusal() is None,
         "sync_refusal": directory.sync_refusal() or "",
         "next_run_mode": next_mode,
+        "next_run_reason": next_run_reason(directory),
         "next_run_filter": next_filter,
+        "live": live_status(directory),
     }
 
 
@@ -150,6 +158,7 @@ class Command(ProfilesyncCommand):
 
     def handle_add(self, name: str, **options) -> None:
         directory = create_directory(name, self._options(options))
+        set_live(directory, options.get("live"), options.get("live_poll_seconds"))
         self.stdout.write(f"directory {directory.name} added")
         refusal = directory.sync_refusal()
         if refusal:
@@ -159,6 +168,7 @@ class Command(ProfilesyncCommand):
 
     def handle_set(self, name: str, **options) -> None:
         directory = update_directory(self._get(name), self._options(options))
+        set_live(directory, options.get("live"), options.get("live_poll_seconds"))
         self.stdout.write(f"directory {directory.name} updated")
         if options.get("timestamp_pattern") is not None and directory.sync_refusal() is None:
             self._check_pattern_when_set(directory)
