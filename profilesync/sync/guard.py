@@ -60,16 +60,20 @@ def deactivated_in_window(directory: Directory) -> int:
     return total or 0
 
 
-def check(directory: Directory, counts: ImportCounts, *, force: bool) -> None:
+def check(directory: Directory, counts: ImportCounts, started_with: int | None = None, *,
+          force: bool) -> None:
     """Raise :class:`DeactivationGuardTripped` when this part deactivated too many.
 
     Called at the end of the part, inside its transaction, before it commits.
+    ``started_with``: the active users when the part began, if the caller
+    counted them (live updates do); else counted here, only when needed.
     """
     count = len(set(counts.deactivated_pks))
     floor = directory.deactivation_floor
     if force or count == 0:
         return
-    started_with = active_at_start(directory, counts)
+    if started_with is None:
+        started_with = active_at_start(directory, counts)
     if count > floor and count > directory.max_deactivate_share * started_with:
         raise DeactivationGuardTripped(count, started_with, directory.max_deactivate_share,
                                        floor=floor, would_deactivate=_names(counts))

@@ -14,6 +14,7 @@ the machine allows it: root, with the samba packages installed.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -34,6 +35,7 @@ from profilesync.demo.directory_server import (
 )
 from profilesync.demo.showcase import prepare_showcase
 from profilesync.directories.models import Directory
+from profilesync.hosts import hosts_for_bind
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.sync.models import SyncMode
 from profilesync.sync.runner import RunReport, run_sync
@@ -96,6 +98,8 @@ class Command(ProfilesyncCommand):
                 admin = ensure_admin(settings.DATA_DIR)
                 self._print_banner(server, admin, bind)
                 connections.close_all()
+                # The demo answers to the names of its own --bind (profilesync/hosts.py).
+                os.environ.setdefault("PROFILESYNC_ALLOWED_HOSTS", hosts_for_bind(bind))
                 exit_code = serve_forever(bind, workers, log_level="warning")
                 self.stdout.write("web server stopped")
             else:
