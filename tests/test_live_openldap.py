@@ -263,3 +263,29 @@ def test_a_change_waits_for_a_run_writing_the_directory(slapd, directory, start_
         release(run_lease)
     wait_for(lambda: title_of(directory, "ann") == "After the run", what="the change after the run")
     wait_for(lambda: "waits" not in listener(directory).message, what="the message to clear")
+
+
+def test_a_refresh_in_many_batches_names_everyone_present(slapd):
+    """Without a cookie the server sends every entry; handed over a few at a time, the last
+    batch still names all of them as present, so nobody is taken for gone (this once
+    deactivated everyone but the last batch at 2,000 users)."""
+    from profilesync.ldapclient.connection import ConnectionSettings, connected
+    from profilesync.ldapclient.persist import PersistentSearch
+
+    settings = ConnectionSettings(urls=(slapd.ldap_uri,), bind_dn=slapd.root_dn,
+                                  bind_password=slapd.root_pw)
+    with connected(settings) as conn:
+        search = PersistentSearch(conn, slapd.suffix, "(objectClass=inetOrgPerson)",
+                                  ["uid"], None)
+        sent, batches = set(), 0
+        while True:
+            batch = search.poll(5.0, max_entries=2)
+            batches += 1
+            sent |= {attrs["uid"][0].decode() for _dn, attrs in batch.entries.values()}
+            if batch.refresh_done:
+                break
+        search.abandon()
+
+    assert batches >= 3
+    assert sent == set(PEOPLE)
+    assert batch.present is not None and len(batch.present) == len(PEOPLE)
