@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -215,15 +216,22 @@ def measure(h: Harness) -> dict:
     if latencies:
         figures.update(p50=statistics.median(latencies), p95=percentile(latencies, 0.95),
                        max=max(latencies))
+    print(f"latencies measured: {json.dumps(figures)}", flush=True)
 
     burst_uids = [f"user{i:06d}" for i in range(0, args.users, max(1, args.users // args.burst))]
     burst_uids = burst_uids[:args.burst]
     value = f"Burst {secrets.token_hex(3)}"
     start = time.perf_counter()
-    msgids = [conn.modify(f"uid={uid},{PEOPLE_DN}", [(ldap.MOD_REPLACE, "title", [value.encode()])])
-              for uid in burst_uids]
-    for msgid in msgids:
-        conn.result(msgid)
+    # At most 200 modifies in flight: slapd drops a connection with too many pending
+    # (olcConnMaxPendingAuth, 1000 by default).
+    pending: deque[int] = deque()
+    for uid in burst_uids:
+        pending.append(conn.modify(f"uid={uid},{PEOPLE_DN}",
+                                   [(ldap.MOD_REPLACE, "title", [value.encode()])]))
+        if len(pending) >= 200:
+            conn.result(pending.popleft())
+    while pending:
+        conn.result(pending.popleft())
     sent = time.perf_counter() - start
     done = wait_until(lambda: h.stored_with_title(burst_uids, value) == len(burst_uids),
                       limit=600)
