@@ -41,9 +41,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
 import urllib.error
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 import ldap
