@@ -233,8 +233,11 @@ def measure(h: Harness) -> dict:
     while pending:
         conn.result(pending.popleft())
     sent = time.perf_counter() - start
-    done = wait_until(lambda: h.stored_with_title(burst_uids, value) == len(burst_uids),
-                      limit=600)
+    # Changes arrive and commit in the order slapd made them, so the last one stored means
+    # all are (checked once afterwards); polling one row keeps the bench off the CPU.
+    last = burst_uids[-1:]
+    done = wait_until(lambda: h.stored_with_title(last, value) == 1, limit=600)
+    figures["burst_all_stored"] = h.stored_with_title(burst_uids, value) == len(burst_uids)
     applied = None if done is None else sent + done
     figures.update(burst=len(burst_uids), burst_sent_seconds=sent,
                    burst_applied_seconds=applied)
@@ -261,7 +264,8 @@ def report(h: Harness, figures: dict, load: tuple) -> None:
     applied = figures["burst_applied_seconds"]
     sent_rate = figures["burst"] / figures["burst_sent_seconds"]
     if applied:
-        print(f"burst of {figures['burst']:,} changes: applied in {applied:.2f} s = "
+        print(f"burst of {figures['burst']:,} changes (all stored: {figures['burst_all_stored']}): "
+              f"applied in {applied:.2f} s = "
               f"{figures['burst'] / applied:,.0f}/s (target >= 2,000/s); floor: slapd accepted "
               f"them at {sent_rate:,.0f}/s")
     else:

@@ -289,3 +289,31 @@ def test_a_refresh_in_many_batches_names_everyone_present(slapd):
     assert batches >= 3
     assert sent == set(PEOPLE)
     assert batch.present is not None and len(batch.present) == len(PEOPLE)
+
+
+def test_without_push_live_is_off_by_default_and_polls_when_switched_on(tmp_path, make_directory,
+                                                                        start_worker, wait_for,
+                                                                        cli):
+    """A server that cannot push (no syncprov): the listener says live is off by default and
+    why; switched on, it polls and a change arrives without a scheduled run."""
+    from profilesync.live.status import set_live
+
+    server = SlapdServer(run_dir=tmp_path / "plain", syncprov=False)
+    old = timezone.now() - dt.timedelta(hours=1)
+    server.load(PEOPLE_OU + "".join(person_ldif(uid, old) for uid in ("ann", "ben")))
+    with server:
+        plain = make_directory(None, urls=[server.ldap_uri], bind_dn=server.root_dn,
+                               bind_password=server.root_pw, base_dn=server.suffix)
+        run_sync([plain])
+        set_live(plain, poll_seconds=1)
+        worker = start_worker("w1")
+        wait_for(lambda: LiveListener.objects.get(directory=plain).message.startswith(
+            "off by default"), what="the listener to decide", timeout=60)
+        assert listener(plain).state == "off" and listener(plain).method == "poll"
+
+        assert cli("directory", "set", plain.name, "--live", "on")[0] == 0
+        wait_for(lambda: listener(plain).state == "polling", what="polling", timeout=60)
+        server.modify(dn("ann"), {"title": ["Polled"]})
+        wait_for(lambda: title_of(plain, "ann") == "Polled", what="the polled change")
+        assert runs_other_than_live() == 1
+        assert worker.alive(), worker.output

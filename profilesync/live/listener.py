@@ -39,6 +39,8 @@ from profilesync.ldapclient.connection import Connection, connected
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.ldapclient.persist import CookieRefused, PersistentSearch
 from profilesync.ldapclient.rootdse import read_root_dse
+from profilesync.ldapclient.search import count_matches
+from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 from profilesync.ldapclient.usn import read_usn
 from profilesync.scheduling.exclusive import SyncAlreadyRunning, run_sync_exclusively
 from profilesync.scheduling.lease import Heartbeat, HeldLease, check_token, release
@@ -46,6 +48,7 @@ from profilesync.sync.errors import DeactivationGuardTripped
 from profilesync.sync.fence import RunSuperseded
 from profilesync.sync.fieldmap import build_attribute_map
 from profilesync.sync.models import DirectorySyncState, SyncMode
+from profilesync.sync.passes import incremental_filter
 
 from . import methods
 from .apply import TRIGGER, Changes, apply_changes, wait_for_scheduled_run
@@ -78,6 +81,7 @@ class Listener(threading.Thread):
                                     every=settings.PROFILESYNC_LIVE_LEASE_RENEW_SECONDS)
         self._backoff = 1.0
         self._last_check = 0.0
+        self._no_push = ""  # why the server refused refreshAndPersist, once it has
 
     # -- control ----------------------------------------------------------
 
@@ -146,13 +150,20 @@ class Listener(threading.Thread):
         with connected(directory.connection_settings()) as conn:
             root_dse = read_root_dse(conn)
             method = methods.choose(directory, root_dse)
+            if method == methods.PERSIST and self._no_push:
+                method = methods.POLL
             if not methods.enabled(row, method, root_dse):
+                why = f" ({self._no_push})" if self._no_push else ""
                 LiveListener.objects.filter(pk=row.pk).update(
                     state=LiveState.OFF, since=timezone.now(), method=method, holder="",
-                    message=methods.off_reason(row, method))
+                    message=methods.off_reason(row, method) + why)
                 return False
             if method == methods.PERSIST:
-                self._persist(conn, directory)
+                try:
+                    self._persist(conn, directory)
+                except SyncreplUnavailable as exc:
+                    # OpenLDAP lists the sync control even without syncprov: only asking tells.
+                    self._no_push = str(exc)
             else:
                 self._poll(conn, directory, root_dse, method)
         return True
@@ -215,9 +226,14 @@ class Listener(threading.Thread):
             row.refresh_from_db(fields=["poll_seconds"])
 
     def _poll_finds_work(self, conn: Connection, directory: Directory, method: str) -> bool:
-        if method != methods.USN_POLL:
-            return True
+        """Whether a run is worth it: the USN moved (AD), or an entry changed since the
+        last run began (elsewhere; deletions there wait for a run that has changes)."""
         state = DirectorySyncState.for_directory(directory)
+        if method != methods.USN_POLL:
+            if state.watermark is None:
+                return True
+            return count_matches(conn, directory.search_base,
+                                 incremental_filter(directory, state.watermark)) > 0
         reading = read_usn(conn, read_root_dse(conn))
         return (reading is None or state.usn_watermark is None
                 or reading.highest_committed_usn > state.usn_watermark)

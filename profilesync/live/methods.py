@@ -25,6 +25,7 @@ USN_POLL = "usn-poll"
 POLL = "poll"
 
 NOTIFICATION_OID = b"1.2.840.113556.1.4.528"
+OFF_BY_DEFAULT = "off by default"
 
 
 def choose(directory: Directory, root_dse: dict[str, list[bytes]]) -> str:
@@ -50,7 +51,7 @@ def enabled(row: LiveListener, method: str, root_dse: dict[str, list[bytes]] | N
 def off_reason(row: LiveListener, method: str) -> str:
     if row.live is False:
         return "switched off by an administrator"
-    return ("off by default: the directory offers neither push (syncrepl) nor notification; "
+    return (f"{OFF_BY_DEFAULT}: the directory offers neither push (syncrepl) nor notification; "
             "switch live on to poll it every "
             f"{row.poll_seconds:g} s (`profilesync directory set NAME --live on`)")
 
