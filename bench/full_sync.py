@@ -38,6 +38,13 @@ the least disturbed attempt and saying how many it took.
 last table shows them side by side, which is how docs/performance.md shows growth with
 the directory and with the page size.
 
+``--history`` adds issue 14's phases after the re-sync: the same unchanged re-sync
+with the change history switched off, a dry run of it (``sync --dry-run --full``),
+and a full sync in which every person changed, with and without the history
+(each person's display name is altered in the database first, untimed, so the
+run rewrites all of them). Side by side they give what the history adds to an
+unchanged and to an all-changed run, and what a dry run costs against a re-sync.
+
 ``--profile DIR`` runs the two profilesync phases under pyinstrument (or
 ``--profiler py-spy``) and writes the reports into DIR; times taken under a
 profiler are marked as such and are not the figures to quote.
@@ -387,12 +394,47 @@ def _profiled(config: dict, name: str):
     return contextlib.nullcontext()
 
 
+def _history_off() -> None:
+    """This process records no change history: the part's log is None (as before issue 14)."""
+    from profilesync.sync import history
+
+    history.ChangeLog = lambda *args: None
+
+
+def phase_scramble(config: dict) -> dict:
+    """Alter every stored display name (untimed), so the next full sync changes everyone."""
+    _setup_django()
+    from django.db import connection, transaction
+
+    from profilesync.profiles.models import Profile
+
+    quote = connection.ops.quote_name
+    name = quote(Profile._meta.get_field("display_name").column)
+    digest = quote(Profile._meta.get_field("digest").column)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {quote(Profile._meta.db_table)} SET {name} = {name} || '~', "
+                       f"{digest} = ''")
+        changed = cursor.rowcount
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {quote(Profile._meta.db_table)}")
+    return {"changed": changed}
+
+
 def phase_sync(config: dict, name: str) -> dict:
     """One full run through ``run_sync``, exactly as ``profilesync sync --full`` does it."""
     _setup_django()
     from profilesync.directories.models import Directory
     from profilesync.sync.fieldmap import build_attribute_map
     from profilesync.sync.runner import run_sync
+
+    if name.endswith("-nohistory"):
+        _history_off()
+    if name == "dryrun":
+        from profilesync.sync.dry_run import preview
+
+        def run_sync(mode=None, **options):  # noqa: F811 - the dry run wraps the same run
+            return preview(mode=mode).report
 
     directory = Directory.objects.get(name="bench")
     requested = [a.lower() for a in build_attribute_map(directory).requested_attributes]
@@ -420,6 +462,11 @@ PHASES = {
     "setup": phase_setup,
     "import": lambda config: phase_sync(config, "import"),
     "resync": lambda config: phase_sync(config, "resync"),
+    "resync-nohistory": lambda config: phase_sync(config, "resync-nohistory"),
+    "dryrun": lambda config: phase_sync(config, "dryrun"),
+    "scramble": phase_scramble,
+    "allchanged": lambda config: phase_sync(config, "allchanged"),
+    "allchanged-nohistory": lambda config: phase_sync(config, "allchanged-nohistory"),
 }
 
 
@@ -685,7 +732,25 @@ class Bench:
                                        f"profilesync re-sync, nothing changed ({engine})",
                                        profile=True)
 
-        for phase, measure in (("import", first_import), ("resync", resync)):
+        def history_phase(phase: str, label: str) -> Callable[[], Row]:
+            def measure() -> Row:
+                if phase.startswith("allchanged"):
+                    self.child("scramble", engine, self.work_dir / f"data-{engine}")
+                return self.measured_child(phase, engine, self.work_dir / f"data-{engine}",
+                                           f"{label} ({engine})")
+            return measure
+
+        phases = [("import", first_import), ("resync", resync)]
+        if self.args.history:
+            phases += [
+                ("resync-nohistory", history_phase("resync-nohistory",
+                                                   "re-sync, unchanged, history off")),
+                ("dryrun", history_phase("dryrun", "dry run of the unchanged re-sync")),
+                ("allchanged", history_phase("allchanged", "full sync, everyone changed")),
+                ("allchanged-nohistory", history_phase("allchanged-nohistory",
+                                                       "everyone changed, history off")),
+            ]
+        for phase, measure in phases:
             row = self.least_disturbed(measure)
             counts = row.extra["counts"]
             shown = {k: v for k, v in counts.items() if v or k in ("created", "unchanged")}
@@ -702,6 +767,22 @@ class Bench:
         if engine == "sqlite":
             size = (self.work_dir / "data-sqlite" / "profilesync.sqlite3").stat().st_size
             self.notes.append(f"sqlite database after the runs: {size / 1e6:.0f} MB")
+
+    def print_history_ratios(self) -> None:
+        """Issue 14's ratios, each against a run measured in the same bench."""
+        for engine in ("sqlite", "postgres"):
+            by_kind = {r.kind: r for r in self.rows if r.database == engine}
+            if "dryrun" not in by_kind:
+                continue
+            resync, off = by_kind["resync"], by_kind["resync-nohistory"]
+            dry = by_kind["dryrun"]
+            changed, changed_off = by_kind["allchanged"], by_kind["allchanged-nohistory"]
+            print(f"issue 14 ({engine}): dry run {dry.seconds / resync.seconds:.2f}x the unchanged "
+                  f"re-sync (target <= 1.2x); history adds "
+                  f"{(resync.seconds / off.seconds - 1) * 100:+.1f} % to the unchanged re-sync "
+                  f"(target: nothing measurable) and "
+                  f"{(changed.seconds / changed_off.seconds - 1) * 100:+.1f} % to a run where "
+                  f"everyone changed (target <= 15 %)")
 
     # .. report ..............................................................................
     def check_counts(self) -> list[str]:
@@ -748,6 +829,7 @@ class Bench:
               "issue 7: <= 5x and at least 2x faster than the peer),\n  unchanged re-sync <= 5x "
               "floor (issue 7: <= 3x), peak memory of the sync process < 400 MB")
         print(LEGEND)
+        self.print_history_ratios()
         problems = self.check_counts()
         for problem in problems:
             print(f"COUNT MISMATCH: {problem}")
@@ -840,6 +922,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retries", type=int, default=2,
                         help="measure a phase again up to this many times when other processes "
                              "used the machine meanwhile (default 2)")
+    parser.add_argument("--history", action="store_true",
+                        help="also measure the change history and the dry run (issue 14)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)

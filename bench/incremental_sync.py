@@ -227,6 +227,7 @@ class IncrementalBench(Bench):
             self.server.stop()
             shutil.rmtree(self.server.run_dir, ignore_errors=True)
         self.server = SlapdServer(suffix=SUFFIX, run_dir=self.work_dir / f"slapd-{engine}")
+        self.deleted = 0  # a fresh directory: nobody deleted yet
         self.server.configure()
         start = time.perf_counter()
         self.server.load(ldif)

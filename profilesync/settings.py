@@ -14,8 +14,27 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from profilesync.hosts import parse_allowed_hosts
+
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("PROFILESYNC_DATA_DIR", "./var")).resolve()
+
+
+def _private_data_dir() -> None:
+    """The data dir holds the database, sessions, token digests and the secret key: only
+    the account running profilesync may enter it (0700), whatever the umask."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if DATA_DIR.stat().st_uid == os.geteuid() and DATA_DIR.stat().st_mode & 0o077:
+        DATA_DIR.chmod(0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0600), or make it so. SQLite creates
+    its -wal and -shm files with the database file's own mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.stat().st_uid == os.geteuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def _secret_key() -> str:
@@ -27,7 +46,7 @@ def _secret_key() -> str:
     configured = os.environ.get("PROFILESYNC_SECRET_KEY")
     if configured:
         return configured
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _private_data_dir()
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -40,7 +59,10 @@ def _database() -> dict:
     url = os.environ.get("PROFILESYNC_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'profilesync.sqlite3'}"
     config = dj_database_url.parse(url, conn_max_age=60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        _private_data_dir()
+        if config["NAME"] and config["NAME"] != ":memory:":
+            Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _private_file(Path(config["NAME"]))
         config["CONN_MAX_AGE"] = 0
         # WAL lets the web pages read while a sync writes; IMMEDIATE avoids the
         # "database is locked" upgrade race between two writers.
@@ -55,7 +77,8 @@ def _database() -> dict:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("PROFILESYNC_DEBUG", "") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("PROFILESYNC_ALLOWED_HOSTS", "*").split(",") if h]
+# The host names answered (others get 400): see profilesync/hosts.py.
+ALLOWED_HOSTS = parse_allowed_hosts(os.environ.get("PROFILESYNC_ALLOWED_HOSTS"))
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -74,6 +97,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "profilesync.scheduling",
     "profilesync.adminpages",
+    "csp",
     "profilesync.monitoring",
     "profilesync.live",
 ]
@@ -81,6 +105,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "profilesync.monitoring.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,6 +171,10 @@ LOGGING = {
 # LDAP page size unless a directory sets its own.
 PROFILESYNC_SYNC_BATCH_SIZE = int(os.environ.get("PROFILESYNC_SYNC_BATCH_SIZE", "1000"))
 
+# How long the change history (per person: what each run changed, own edits and their
+# write-back outcome) is kept; older rows are pruned by the change_history_prune job.
+PROFILESYNC_CHANGE_HISTORY_DAYS = int(os.environ.get("PROFILESYNC_CHANGE_HISTORY_DAYS", "90"))
+
 # When a directory tells us neither its time (currentTime) nor its latest write
 # (contextCSN), an incremental watermark is taken from this server's clock minus
 # this margin, so clock skew up to the margin cannot hide a change.
@@ -198,6 +227,40 @@ PROFILESYNC_LOGIN_MAX_FAILURES_PER_ADDRESS = int(
     os.environ.get("PROFILESYNC_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# -- HTTPS and security headers (docs/security.md) --------------------------------------
+# Served over HTTPS (directly or behind a proxy that terminates TLS): cookies are sent
+# only over HTTPS, and browsers are told to use HTTPS only (HSTS) for this long.
+PROFILESYNC_HTTPS = os.environ.get("PROFILESYNC_HTTPS", "") == "1"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PROFILESYNC_HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("PROFILESYNC_HSTS_SECONDS", "31536000")) \
+    if PROFILESYNC_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # other services of the domain are not ours to decide
+# Behind a reverse proxy: the header it sets to "https" for HTTPS requests (e.g.
+# X-Forwarded-Proto). Only set it when the proxy always sets (or strips) that header.
+_PROXY_HEADER = os.environ.get("PROFILESYNC_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_HEADER.upper().replace("-", "_"), "https") if _PROXY_HEADER else None)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, pictures and requests from this
+# site only; no inline script or style, no plugins, no framing, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Caches hold what several processes must see while it changes, e.g. the progress of
 # a running sync (its database writes are invisible until the directory's part commits).

@@ -7,7 +7,7 @@ import pytest
 from profilesync.profiles.models import Profile
 from profilesync.sync import writer
 from profilesync.sync.background_writes import BackgroundWrites
-from profilesync.sync.models import DirectoryRunResult
+from profilesync.sync.models import DirectoryRunResult, RunStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,8 +29,8 @@ def test_writes_run_in_order_and_a_failure_reaches_the_caller():
 
 def test_a_page_that_cannot_be_written_leaves_nothing_written(
         subtree, make_directory, sync_directory, monkeypatch):
-    """When writing the second page fails, the directory's part fails and the first page is
-    rolled back too; the report names the failure instead of the run crashing."""
+    """When writing the second page fails, the directory's part fails (recorded there, the
+    run goes on with other directories) and the first page is rolled back too."""
     subtree.add_people(5)
     directory = make_directory(subtree, page_size=2)
     real_insert_many = writer.insert_many
@@ -46,7 +46,7 @@ def test_a_page_that_cannot_be_written_leaves_nothing_written(
 
     result = sync_directory(directory)
 
-    assert result.status == "failed"
-    assert "RuntimeError" in result.errors[0]["message"]
+    assert result.status == RunStatus.FAILED
+    assert "unexpected error RuntimeError" in result.errors[0]["message"]
     assert Profile.objects.filter(directory=directory).count() == 0
     assert not DirectoryRunResult.objects.filter(directory=directory, created__gt=0).exists()

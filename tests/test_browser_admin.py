@@ -6,6 +6,7 @@ import pytest
 
 from profilesync.accounts.roles import Role, set_role
 from profilesync.profiles.models import ProfileField
+from profilesync.testing.browser_waits import wait_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,7 +57,8 @@ def test_moving_a_field_up_updates_the_table_in_place(page, live_server, log_in,
 
     with page.expect_response(lambda r: r.url.endswith(f"/admin/fields/{second.pk}/move")):
         page.click(f"#up-{second.pk}")
-    page.wait_for_function(
+    wait_in_page(
+        page,
         f"document.querySelector('#field-table tbody tr code').textContent === '{second.key}'")
 
     assert ProfileField.objects.order_by("position").first() == second

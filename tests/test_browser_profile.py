@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from profilesync.profiles.models import FieldAttributeOverride, ProfileField
 from profilesync.profiles.services import create_field
+from profilesync.testing.browser_waits import wait_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,7 +105,7 @@ def test_invalid_value_is_shown_in_the_dialog(page, live_server, log_in, screens
     page.screenshot(path=str(screenshot_dir / "profile-edit-dialog-error-desktop.png"))
     assert "phone number" in error.text_content()
     assert page.locator("dialog.edit-profile").is_visible()
-    page.wait_for_function("document.activeElement.id === 'id_mobile'")  # focus on the error
+    wait_in_page(page, "document.activeElement.id === 'id_mobile'")  # focus on the error
 
 
 def test_person_uploads_a_picture_in_the_dialog(page, live_server, log_in, screenshot_dir,
@@ -124,7 +125,7 @@ def test_person_uploads_a_picture_in_the_dialog(page, live_server, log_in, scree
 
     picture = page.locator("img.avatar.big")
     # The page is there before the picture has arrived: wait for it to load.
-    page.wait_for_function("() => { const img = document.querySelector('img.avatar.big');"
+    wait_in_page(page, "() => { const img = document.querySelector('img.avatar.big');"
                            " return img && img.complete && img.naturalWidth > 0; }")
     assert picture.evaluate("img => img.naturalWidth") == 384
     page.screenshot(path=str(screenshot_dir / "profile-with-picture-desktop.png"))

@@ -170,6 +170,14 @@ def test_deactivated_manager_hidden_from_people(subtree, make_directory, sync_di
     manager = manager_of(profiles(directory)["amy"], viewer)
     assert manager.person is None and manager.dn == boss
     assert {r.person.name for r in top_people(viewer)} == {"Person amy", "Person ben"}
+    # Administrators see the deactivated manager on amy's profile, and amy at the top of
+    # the chart, which lists active people only.
+    from profilesync.accounts.roles import Role, set_role
+
+    admin = get_user_model().objects.create_user("admin1", password="pw-for-admin-1")
+    set_role(admin, Role.ADMINISTRATOR)
+    assert manager_of(profiles(directory)["amy"], admin).person.name == "Person boss"
+    assert {r.person.name for r in top_people(admin)} == {"Person amy", "Person ben"}
 
 
 def test_relink_builds_links_for_profiles_imported_before(subtree, make_directory, sync_directory,

@@ -147,6 +147,12 @@ def test_vcard_parses_and_holds_only_visible_fields(org, client_of):
 
 
 def test_search_as_vcf_gives_every_match(org, client_of):
+    """Every person of the search, each card with only what the viewer may see."""
+    ProfileField.objects.filter(key="title").update(visible_to=[Role.ADMINISTRATOR.value])
     response = client_of().get("/", {"q": "dev", "format": "vcf"})
     cards = list(vobject.readComponents(text(response)))
     assert sorted(c.fn.value for c in cards) == ["Dev 1", "Dev 2"]
+    assert all("title" not in c.contents for c in cards)
+    assert all(c.contents["x-ms-manager"][0].value == "Theo Tech" for c in cards)
+    admin = client_of("admin3", Role.ADMINISTRATOR).get("/", {"q": "dev", "format": "vcf"})
+    assert {c.title.value for c in vobject.readComponents(text(admin))} == {"Engineer"}

@@ -9,6 +9,7 @@ import pytest
 from profilesync.demo.people import DEPARTMENTS, FAMILY_NAMES, GIVEN_NAMES, TITLES, make_photo
 from profilesync.profiles.search.text import fold
 from profilesync.sync.runner import run_sync
+from profilesync.testing.browser_waits import wait_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +51,8 @@ def result_count(page) -> int:
 def type_search(page, text: str) -> None:
     """Type like a person, then wait until the results show the search for the whole text."""
     page.locator("#q").press_sequentially(text, delay=60)
-    page.wait_for_function(
+    wait_in_page(
+        page,
         "q => new URLSearchParams(location.search).get('q') === q "
         "&& !document.querySelector('#people-search.htmx-request')", arg=page.input_value("#q"))
 
@@ -91,13 +93,13 @@ def test_filter_by_department_and_page_back_with_the_keyboard(page, live_server,
     page.evaluate("window.__stillTheSamePage = true")
 
     page.select_option("#filter-department", "Finance")
-    page.wait_for_function("new URLSearchParams(location.search).get('f-department') === 'Finance'"
+    wait_in_page(page, "new URLSearchParams(location.search).get('f-department') === 'Finance'"
                            " && !document.querySelector('#people-search.htmx-request')")
     finance = page.locator("#people-results .who .muted").all_text_contents()
     page.focus("#q")
     page.keyboard.type("annan")
     page.keyboard.press("Enter")
-    page.wait_for_function("new URLSearchParams(location.search).get('q') === 'annan'"
+    wait_in_page(page, "new URLSearchParams(location.search).get('q') === 'annan'"
                            " && !document.querySelector('#people-search.htmx-request')")
 
     assert finance and all(line.endswith("Finance") for line in finance)
@@ -137,7 +139,7 @@ def test_an_administrator_shows_deactivated_people(page, live_server, log_in, st
     hidden = page.text_content("#people-count").strip()
 
     page.check("input[name=inactive]")
-    page.wait_for_function("new URLSearchParams(location.search).get('inactive') === '1'"
+    wait_in_page(page, "new URLSearchParams(location.search).get('inactive') === '1'"
                            " && !document.querySelector('#people-search.htmx-request')")
     screenshot(page, screenshot_dir / "people-admin-deactivated-desktop.png")
 

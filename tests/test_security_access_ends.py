@@ -157,3 +157,22 @@ def test_expiry_durations(text, days):
 def test_an_expiry_in_the_past_is_refused():
     with pytest.raises(InvalidSetting, match="not in the future"):
         parse_expiry("2001-01-01")
+
+
+def test_any_recorded_directory_run_ends_access(corp):
+    """The receiver listens to every finished DirectoryRunResult, whoever records it (the
+    sync runner, the live-updates listener): access ends without a call in their code."""
+    from profilesync.sync.models import DirectoryRunResult, RunStatus, SyncMode, SyncRun
+
+    directory, _ = corp
+    _, token, user = signed_in_with_token("dora", "dora-pw-1")
+    Profile.objects.filter(user=user).update(active=False)
+    run = SyncRun.objects.create(started_at=timezone.now(), mode=SyncMode.INCREMENTAL,
+                                 trigger="live", status=RunStatus.SUCCEEDED)
+
+    DirectoryRunResult.objects.create(run=run, directory=directory, directory_name="corp",
+                                      status=RunStatus.SUCCEEDED, mode=SyncMode.INCREMENTAL,
+                                      started_at=timezone.now(), finished_at=timezone.now())
+
+    user.refresh_from_db()
+    assert not user.is_active and not ApiToken.objects.filter(user=user).exists()

@@ -194,3 +194,54 @@ def test_the_authpassword_syntax_marks_a_secret():
     found = secrets_in_subschema(subschema, {"userpassword"})
 
     assert set(found) == {"exampleauthkey"} and "authPassword syntax" in found["exampleauthkey"]
+
+
+def test_an_upgrade_unmaps_secrets_and_drops_the_hashes_it_read(fresh_install, subtree,
+                                                                make_directory):
+    """A database where "Job title" was already pointed at userPassword (the pen-test's
+    demo): the upgrade's migration unmaps it and removes the hashes from every profile
+    and from the search."""
+    import importlib
+
+    from django.apps import apps
+
+    from profilesync.profiles.models import Profile
+    from profilesync.profiles.search.query import Criteria, search_people
+
+    directory = make_directory(subtree)
+    title = ProfileField.objects.get(key="title")
+    ProfileField.objects.filter(pk=title.pk).update(ldap_attribute="userPassword",
+                                                    searchable=True)
+    phone = ProfileField.objects.get(key="phone")
+    FieldAttributeOverride.objects.create(field=phone, directory=directory,
+                                          ldap_attribute="sambaNTPassword")
+    profile = Profile.objects.create(directory=directory, unique_id="x-1", username="hal",
+                                     display_name="Hal", values={"title": "{SSHA}c2VjcmV0",
+                                                                 "phone": "8846F7EAEE8FB117",
+                                                                 "mail": "hal@example.org"})
+    migration = importlib.import_module(
+        "profilesync.accounts.migrations.0004_unmap_secret_attributes")
+
+    migration.unmap_secrets(apps, None)
+
+    title.refresh_from_db()
+    profile.refresh_from_db()
+    assert title.ldap_attribute == ""
+    assert FieldAttributeOverride.objects.get(field=phone, directory=directory).ldap_attribute == ""
+    assert profile.values == {"mail": "hal@example.org"}
+    assert search_people(Criteria(words=("ssha",))).people == []
+
+
+def test_active_directory_confidential_attributes_are_refused(ad_directory, django_user_model):
+    """Active Directory marks some attributes confidential in its schema (searchFlags 0x80),
+    e.g. BitLocker recovery passwords: the DC's own schema says so, and it is refused."""
+    directory = ad_directory(None)
+    client, _ = signed_in(django_user_model, Role.SYSTEM_ADMINISTRATOR)
+    title = ProfileField.objects.get(key="title")
+
+    refused = post_form(client, f"/admin/fields/{title.pk}/",
+                        field_data(title, ldap_attribute="msFVE-RecoveryPassword"))
+
+    (message,) = refused.context["form"].errors["ldap_attribute"]
+    assert message.startswith(f"msFVE-RecoveryPassword in {directory.name} cannot feed")
+    assert "Active Directory's schema marks it confidential" in message

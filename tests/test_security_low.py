@@ -152,3 +152,57 @@ def test_data_sources_page_saves_through_the_cli_service(monkeypatch, fresh_inst
     assert ("writeback_enabled", "on") in calls and ("incremental_sync", "on") in calls
     assert ("last_ldap_sync_date", "01-03-2026 08:00:00") in calls
     assert cli("settings", "get", "writeback_enabled")[1].strip() == "on"
+
+
+# -- a directory's new URL does not inherit the stored bind password ---------------------
+
+def test_changing_the_url_requires_the_bind_password_again(fresh_install, subtree,
+                                                           make_directory, django_user_model):
+    """Otherwise "Test connection" would send the stored password to any server typed in."""
+    from profilesync.adminpages.directory_form import _initial_of
+    from profilesync.directories.secrets import decrypt_secret
+
+    directory = make_directory(subtree)
+    stored = directory.bind_password_encrypted
+    client, _ = signed_in(django_user_model, Role.SYSTEM_ADMINISTRATOR)
+    url = f"/admin/directories/{directory.pk}/"
+    form = {k: v for k, v in _initial_of(directory).items() if v not in (None, False)}
+
+    moved = post_form(client, url, {**form, "urls": "ldap://attacker.example:389"})
+    directory.refresh_from_db()
+    assert moved.status_code == 200
+    assert "enter the bind password again" in moved.context["form"].errors["bind_password"][0]
+    assert directory.urls != ["ldap://attacker.example:389"]
+
+    same_urls = post_form(client, url, {**form, "page_size": "500"})
+    retyped = post_form(client, url, {**form, "urls": "ldap://replica.example:389",
+                                      "bind_password": "typed-again-1"})
+    directory.refresh_from_db()
+    assert retyped.status_code == 302 and same_urls.status_code == 302
+    assert directory.urls == ["ldap://replica.example:389"]
+    assert decrypt_secret(directory.bind_password_encrypted) == "typed-again-1"
+    assert directory.bind_password_encrypted != stored
+
+
+def test_an_upgrade_drops_the_words_of_hidden_fields_already_stored(ursula, django_user_model):
+    """Search texts stored before the fix still held the hidden field's words; the
+    upgrade's migration recomputes them."""
+    import importlib
+
+    from django.apps import apps
+
+    from profilesync.profiles.search.text import SearchFields, search_columns
+
+    # As an older version stored it: the hidden field's words in the search text.
+    old = SearchFields(word_keys=("staff_number",))
+    text, _ = search_columns(ursula.display_name, ursula.username, ursula.values,
+                             ursula.local_values, old)
+    Profile.objects.filter(pk=ursula.pk).update(search_text=text)
+    client, _ = signed_in(django_user_model, Role.USER)
+    assert found(client, "zq7731") == ["Ursula Unger"]
+
+    importlib.import_module(
+        "profilesync.accounts.migrations.0002_hidden_fields_out_of_search"
+    ).drop_hidden_words(apps, None)
+
+    assert found(client, "zq7731") == []

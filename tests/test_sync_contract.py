@@ -108,7 +108,9 @@ def test_entered_date_never_gives_a_new_directory_a_watermark(server_of, directo
     assert DirectorySyncState.for_directory(new).watermark is None
     assert preview_next_run(new)[0] == SyncMode.FULL
     code, out, _ = cli("directory", "show", "new", "--json")
-    assert json.loads(out)["next_run_mode"] == SyncMode.FULL
+    shown = json.loads(out)
+    assert (shown["next_run_mode"], shown["next_run_reason"]) == (SyncMode.FULL,
+                                                                  "first import: full")
     results = results_by_name(run_sync())
 
     assert (results["old"].mode, results["new"].mode) == (SyncMode.INCREMENTAL, SyncMode.FULL)

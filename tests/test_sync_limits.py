@@ -141,3 +141,18 @@ def test_deletion_is_found_by_the_next_run_where_syncrepl_is_refused(limited_dir
     gone = Profile.objects.get(directory=limited_directory, username="user05")
     assert not gone.active
     assert Profile.objects.filter(directory=limited_directory, active=True).count() == PEOPLE - 1
+
+
+def test_save_and_test_panel_probes_the_page_size_at_its_base_dn_step(limited_directory):
+    """The Data Sources page's "Save and test connection" panel makes the same probe at its
+    base-DN step: it says the limit, keeps it, and goes on to find the user."""
+    from profilesync.writeback.test_panel import run_test_panel
+
+    result = run_test_panel(limited_directory, "user05", "title")
+
+    steps = {s.name: s for s in result.steps}
+    base = steps["base DN and additional user DN"]
+    assert base.ok
+    assert f"the server allows at most {PAGE_LIMIT} entries per page" in base.detail
+    assert steps["user in this directory"].ok
+    assert Directory.objects.get(pk=limited_directory.pk).page_size == PAGE_LIMIT

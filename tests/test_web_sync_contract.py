@@ -113,3 +113,20 @@ def test_directory_page_shows_the_page_size_the_server_allows(admin_browser, tmp
 
     assert ("The server allows at most 4 entries per page; the directory&#x27;s page size is "
             "now 4.") in page
+
+
+def test_run_page_lists_who_would_have_been_deactivated(admin_browser, subtree, make_directory):
+    """A tripped guard: the run's page says why and names the people, so an administrator
+    can tell a mistake in the base DN from people who really left."""
+    dns = subtree.add_people(10)
+    directory = make_directory(subtree)
+    run_sync([directory])
+    for dn in dns[:4]:
+        subtree.delete(dn)
+    (result,) = run_sync([directory], mode="full").results
+
+    page = admin_browser.get(f"/admin/sync/{result.run_id}/").content.decode()
+
+    assert "stopped before deactivating anyone" in page
+    assert "Would have been deactivated" in page
+    assert "user000, user001, user002, user003" in page

@@ -42,8 +42,10 @@ class DataSourcesForm(forms.Form):
                 help_text="Java SimpleDateFormat letters y M d H m s S Z X; written in UTC. "
                           "Quoted text may not hold * ( ) \\ or an offset such as '-0500'; "
                           "a changed pattern is checked against the directory at once.")
+            # Not required: a form posted without it (a script, an older page) keeps the
+            # directory's live setting as it is.
             self.fields[f"live_{directory.pk}"] = forms.ChoiceField(
-                label=f"Live updates of {directory.name}", choices=LIVE_CHOICES,
+                label=f"Live updates of {directory.name}", choices=LIVE_CHOICES, required=False,
                 initial=live_setting(LiveListener.for_directory(directory)),
                 help_text="On: a worker listens for changes and applies them within seconds "
                           "(syncrepl push on OpenLDAP, a poll of uSNChanged on Active Directory). "

@@ -66,7 +66,7 @@ def _save(form: DataSourcesForm, directories: list[Directory], shown_date: str) 
         if pattern != directory.timestamp_pattern:
             update_directory(directory, {"timestamp_pattern": pattern})
             changed.append(directory)
-        set_live(directory, form.cleaned_data[f"live_{directory.pk}"])
+        set_live(directory, form.cleaned_data[f"live_{directory.pk}"] or None)
     return changed
 
 

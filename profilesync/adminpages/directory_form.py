@@ -135,7 +135,18 @@ class DirectoryForm(ServiceForm):
         scratch = Directory()
         self.check_each(lambda name, value: apply_options(scratch, {name: value})
                         if name in OPTIONS and not (name == "urls" and not value) else None)
+        self._password_follows_the_servers(cleaned)
         return cleaned
+
+    def _password_follows_the_servers(self, cleaned: dict) -> None:
+        """The stored bind password is sent only to the servers it was entered for: new
+        URLs need it typed again, or "Test connection" would send it to any server."""
+        directory = self.directory
+        if directory is None or not directory.has_bind_password or cleaned.get("bind_password"):
+            return
+        if "urls" in cleaned and cleaned["urls"] != list(directory.urls):
+            self.add_error("bind_password", "The URLs changed: enter the bind password again. "
+                           "The stored one is only ever sent to the servers it was entered for.")
 
     def options(self) -> dict:
         """The settings for the service: all of them when adding, the changed ones when editing."""

@@ -9,6 +9,7 @@ from . import (
     field_views,
     role_views,
     schedule_views,
+    sync_preview_views,
     sync_views,
     write_test_views,
 )
@@ -35,6 +36,8 @@ urlpatterns = [
     path("sync/", sync_views.sync_report, name="sync-report"),
     path("sync/run-now", sync_views.run_now, name="sync-run-now"),
     path("sync/<int:pk>/", sync_views.sync_run_detail, name="sync-run"),
+    path("sync/preview", sync_preview_views.preview_now, name="sync-preview-now"),
+    path("sync/preview/<int:pk>/", sync_preview_views.preview_page, name="sync-preview"),
     path("write-back/audit", audit_views.audit_log, name="write-audit"),
     path("notifications/", include("profilesync.adminpages.notification_views")),
 ]

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from profilesync.testing.directory_links import set_dn_values
 from profilesync.testing.samba import (
     SambaDC,
     SambaNotAvailable,
@@ -31,7 +32,7 @@ from profilesync.testing.samba import (
 )
 
 from .directory_server import STATE_FILE, write_state  # demo.json, 0600, written atomically
-from .people import generate_people
+from .people import generate_people, org_levels, org_managers, with_org_titles
 
 PEOPLE_OU = "people"
 # AD's password rules want three kinds of characters, so not the OpenLDAP demo's password.
@@ -77,7 +78,11 @@ def read_state(run_dir: Path) -> DemoDCState | None:
 def _ad_people(count: int) -> Iterator[tuple[str, dict]]:
     """The generated people as AD users, each with the demo password and enabled."""
     password = unicode_pwd(DEMO_AD_USER_PASSWORD)
-    for person in generate_people(count):
+    managers = org_managers(count)
+    levels = org_levels(managers)
+    leads = {manager for manager in managers if manager is not None}
+    for index, person in enumerate(generate_people(count)):
+        person = with_org_titles(person, levels[index], index in leads)
         attributes: dict = {
             "cn": person.uid,
             "givenName": person.given_name,
@@ -121,7 +126,11 @@ def start_demo_dc(run_dir: Path, people: int) -> DemoDC:
             state = DemoDCState(people=people, admin_password=_admin_password())
             dc.change_admin_password(state.admin_password)
             dc.add_ou(PEOPLE_OU)
-            dc.add_users(_ad_people(people), f"OU={PEOPLE_OU},{dc.base_dn}")
+            added = dc.add_users(_ad_people(people), f"OU={PEOPLE_OU},{dc.base_dn}")
+            # Managers once everyone exists: AD refuses a manager that does not.
+            with dc.admin() as conn:
+                set_dn_values(conn, "manager", ((added[i], added[m]) for i, m in
+                                                enumerate(org_managers(people)) if m is not None))
             write_state(run_dir, state)
     except BaseException:
         dc.cleanup()  # interrupted or failed: do not leave samba running

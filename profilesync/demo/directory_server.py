@@ -132,7 +132,7 @@ def _build(run_dir: Path, people: int) -> DemoServerState:
                         access=DEMO_ACCESS)
     slapd.configure()
     ldif = write_people_ldif(run_dir / "people.ldif", people, suffix=SUFFIX,
-                             user_password=DEMO_USER_PASSWORD)
+                             user_password=DEMO_USER_PASSWORD, with_managers=True)
     slapd.load(ldif)
     ldif.unlink()
     write_state(run_dir, state)

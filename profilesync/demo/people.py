@@ -91,7 +91,55 @@ def _line(attribute: str, value: str | bytes) -> str:
     return f"{attribute}:: {base64.b64encode(raw).decode('ascii')}\n"
 
 
-def person_ldif(person: Person, people_dn: str, user_password: str = "") -> str:
+CEO_TITLE = "Chief Executive Officer"
+LEAD_TITLES = ("Vice President", "Director", "Head of Team", "Team Lead")
+TEAM_SIZES = (3, 12)  # direct reports of a manager in the generated org chart
+
+
+def org_managers(count: int, seed: int = 1) -> list[int | None]:
+    """Each generated person's manager (an index), as a believable tree.
+
+    Person 0 is the CEO; everyone else is given, breadth first, to a manager with
+    a team of 3 to 12 people, so a manager always comes before their reports (AD
+    refuses a manager that does not exist yet) and the tree has a few levels.
+    """
+    rng = random.Random(seed * 7919)
+    managers: list[int | None] = [None] * count
+    waiting = [0]
+    next_person = 1
+    while next_person < count and waiting:
+        manager = waiting.pop(0)
+        for _ in range(rng.randint(*TEAM_SIZES)):
+            if next_person >= count:
+                break
+            managers[next_person] = manager
+            waiting.append(next_person)
+            next_person += 1
+    return managers
+
+
+def org_levels(managers: list[int | None]) -> list[int]:
+    """How far below the CEO each person is (the CEO: 0)."""
+    levels = [0] * len(managers)
+    for index, manager in enumerate(managers):
+        if manager is not None:
+            levels[index] = levels[manager] + 1
+    return levels
+
+
+def with_org_titles(person: Person, level: int, leads: bool) -> Person:
+    """The CEO and the people who lead a team get a title that says so."""
+    from dataclasses import replace
+
+    if level == 0:
+        return replace(person, title=CEO_TITLE)
+    if leads:
+        return replace(person, title=LEAD_TITLES[min(level, len(LEAD_TITLES)) - 1])
+    return person
+
+
+def person_ldif(person: Person, people_dn: str, user_password: str = "",
+                manager_dn: str = "") -> str:
     lines = [
         _line("dn", f"uid={person.uid},{people_dn}"),
         "objectClass: inetOrgPerson\n",
@@ -107,6 +155,8 @@ def person_ldif(person: Person, people_dn: str, user_password: str = "") -> str:
     ]
     if person.photo:
         lines.append(_line("jpegPhoto", person.photo))
+    if manager_dn:
+        lines.append(_line("manager", manager_dn))
     if user_password:
         lines.append(_line("userPassword", user_password))
     return "".join(lines) + "\n"
@@ -118,15 +168,28 @@ def organizational_unit_ldif(dn: str) -> str:
 
 
 def write_people_ldif(path: str | Path, count: int, suffix: str = "dc=example,dc=org",
-                      seed: int = 1, photo_share: float = 0.1, user_password: str = "") -> Path:
+                      seed: int = 1, photo_share: float = 0.1, user_password: str = "",
+                      with_managers: bool = False) -> Path:
     """Write ``ou=people`` and ``count`` people under it to ``path`` for slapadd.
 
     With ``user_password`` every person can log in with it (the demo's people do).
+    ``with_managers``: each person's ``manager`` DN, from :func:`org_managers` (the
+    demo's org chart); benchmarks leave it out and read what they always read.
     """
     path = Path(path)
     people_dn = f"ou=people,{suffix}"
+    managers = org_managers(count, seed) if with_managers else [None] * count
+    levels = org_levels(managers)
+    leads = {manager for manager in managers if manager is not None}
+    uids: list[str] = []
     with path.open("w", encoding="utf-8") as out:
         out.write(organizational_unit_ldif(people_dn))
-        for person in generate_people(count, seed=seed, photo_share=photo_share):
-            out.write(person_ldif(person, people_dn, user_password))
+        for index, person in enumerate(generate_people(count, seed=seed,
+                                                       photo_share=photo_share)):
+            uids.append(person.uid)
+            manager = managers[index]
+            if with_managers:
+                person = with_org_titles(person, levels[index], index in leads)
+            manager_dn = f"uid={uids[manager]},{people_dn}" if manager is not None else ""
+            out.write(person_ldif(person, people_dn, user_password, manager_dn))
     return path

@@ -98,24 +98,33 @@ def _search_steps(conn, directory: Directory) -> list[Step]:
     return steps
 
 
-def _page_size_step(conn, directory: Directory) -> Step | None:
+def probe_page_size(conn, directory: Directory) -> str:
     """Probe the page size the server allows, as a sync does; store it when smaller.
 
-    None when the configured page size is allowed (nothing to say). A smaller
-    limit is kept at once, so the first import does not meet the refusal.
+    Returns the directory's page-size note, or "" when the configured size is
+    allowed. A smaller limit is kept at once, so the first import does not meet
+    the refusal. Raises :class:`DirectoryError` when no page size is allowed.
     """
-    title = "Page size"
-    try:
-        allowed = allowed_page_size(conn, directory.search_base, directory.page_size)
-    except DirectoryError as exc:
-        return _failed(title, exc)
+    allowed = allowed_page_size(conn, directory.search_base, directory.page_size)
     if allowed >= directory.page_size:
-        return None
+        return ""
     directory.page_size = directory.server_page_size_limit = allowed
     if directory.pk is not None:
         Directory.objects.filter(pk=directory.pk).update(page_size=allowed,
                                                          server_page_size_limit=allowed)
-    return Step(title, Outcome.WARNING, directory.page_size_note,
+    return directory.page_size_note
+
+
+def _page_size_step(conn, directory: Directory) -> Step | None:
+    """The "Page size" step: None when the configured page size is allowed."""
+    title = "Page size"
+    try:
+        note = probe_page_size(conn, directory)
+    except DirectoryError as exc:
+        return _failed(title, exc)
+    if not note:
+        return None
+    return Step(title, Outcome.WARNING, note,
                 hint="raise the service account's paged-results limit on the server "
                 "(OpenLDAP: olcLimits size.pr) if you want larger pages", setting="page_size")
 

@@ -101,7 +101,6 @@ def apply_changes(directory: Directory, changes: Changes, *,
     attribute_map = build_attribute_map(directory)
     try:
         with transaction.atomic():
-            active_at_start = guard.active_count(directory)
             if changes.entries:
                 known = KnownProfiles(directory, sweep=False)
                 write_plan(plan_page(changes.entries, directory, attribute_map, known, counts),
@@ -116,7 +115,7 @@ def apply_changes(directory: Directory, changes: Changes, *,
                 gone = [pk for uid, pk in active.values_list("unique_id", "pk")
                         if uid not in changes.present and uid not in changed]
                 deactivate(gone, counts, batch_size=1000, how=BY_LIVE_PRESENT)
-            guard.check(directory, counts, active_at_start, force=False)
+            guard.check(directory, counts, force=False)
             if fence_check is not None:
                 fence_check()
             fence.check()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
+from .live_listeners import down_threshold
 from .metrics_access import allowed_networks
 
 
@@ -38,4 +39,9 @@ def check_monitoring_settings(app_configs=None, **kwargs) -> list[Error]:
     if base and not base.startswith(("http://", "https://")):
         errors.append(Error(f"PROFILESYNC_BASE_URL is {base!r}", hint="the address people open, "
                             "e.g. https://people.example.org", id="monitoring.E005"))
+    try:
+        down_threshold()
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), hint="a number of seconds; 0 turns the rule off",
+                            id="monitoring.E006"))
     return errors

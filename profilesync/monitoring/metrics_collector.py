@@ -57,6 +57,7 @@ class DatabaseCollector(Collector):
         yield from _profiles()
         yield from _writebacks()
         yield from _workers()
+        yield from _live_listeners()
         yield from _incidents()
 
 
@@ -214,6 +215,46 @@ def _workers() -> Iterator:
     for worker_id, beat_at in WorkerHeartbeat.objects.values_list("worker_id", "beat_at"):
         beats.add_metric([worker_id], beat_at.timestamp())
     yield beats
+
+
+def _live_listeners() -> Iterator:
+    """Each directory's live listener: its state, for how long, its heartbeat, its last change."""
+    from .live_listeners import STATES, listener_views
+
+    now = timezone.now()
+    state = GaugeMetricFamily("profilesync_live_listener_state", "1 for the state each directory's "
+                              "live listener is in (connected, polling, reconnecting, off), else 0",
+                              labels=["directory", "state"])
+    in_state = GaugeMetricFamily("profilesync_live_listener_state_seconds", "How long each live "
+                                 "listener has been in its current state", labels=["directory"])
+    held = GaugeMetricFamily("profilesync_live_listener_held", "1 when a worker holds the "
+                             "directory's live lease now (the listener's heartbeat), else 0",
+                             labels=["directory"])
+    wanted = GaugeMetricFamily("profilesync_live_listener_wanted", "1 when a live listener should "
+                               "run for the directory (syncable, imported, live not off)",
+                               labels=["directory"])
+    down = GaugeMetricFamily("profilesync_live_listener_down_seconds", "How long a wanted live "
+                             "listener has been reconnecting or run by no worker (0 while it is "
+                             "up or not wanted)", labels=["directory"])
+    last = GaugeMetricFamily("profilesync_live_listener_last_change_timestamp_seconds",
+                             "When each live listener last applied a change (Unix time)",
+                             labels=["directory"])
+    applied = CounterMetricFamily("profilesync_live_listener_changes_applied", "Profile changes "
+                                  "applied by each live listener", labels=["directory"])
+    for view in listener_views(now):
+        name = view.directory
+        for candidate in STATES:
+            state.add_metric([name, candidate], 1 if view.state == candidate else 0)
+        if view.since is not None:
+            in_state.add_metric([name], max((now - view.since).total_seconds(), 0.0))
+        held.add_metric([name], 1 if view.holder else 0)
+        wanted.add_metric([name], 1 if view.wanted else 0)
+        down.add_metric([name], max((now - view.down_since).total_seconds(), 0.0)
+                        if view.down_since is not None else 0)
+        if view.last_change_at is not None:
+            last.add_metric([name], view.last_change_at.timestamp())
+        applied.add_metric([name], view.changes_applied)
+    yield from (state, in_state, held, wanted, down, last, applied)
 
 
 def _incidents() -> Iterator:

@@ -11,11 +11,15 @@ in a sentence an operator can act on, and the page to open.
   ``PROFILESYNC_ALERT_SYNC_STALE_SECONDS`` (default: twice the sync job's schedule);
 - ``writeback_refused``: write-backs the directory refused for good wait for the person;
 - ``writeback_pending_old``: a write-back waits longer than
-  ``PROFILESYNC_ALERT_PENDING_WRITE_SECONDS`` (default 24 hours).
+  ``PROFILESYNC_ALERT_PENDING_WRITE_SECONDS`` (default 24 hours);
+- ``live_down``: a directory's live listener should run but has been reconnecting, or run
+  by no worker, for longer than ``PROFILESYNC_ALERT_LIVE_DOWN_SECONDS`` (default 10 minutes;
+  see ``live_listeners``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +30,8 @@ from django.urls import NoReverseMatch, reverse
 
 from .guard_trips import guard_trip
 
+log = logging.getLogger(__name__)
+
 RULE_TITLES = {
     "test": "Test alert",
     "failed_run": "Sync failed",
@@ -33,6 +39,7 @@ RULE_TITLES = {
     "sync_stale": "No successful sync",
     "writeback_refused": "Write-backs refused by the directory",
     "writeback_pending_old": "Write-backs waiting too long",
+    "live_down": "Live updates down",
 }
 
 
@@ -178,6 +185,41 @@ def old_pending_writes(now: datetime) -> list[Condition]:
         {"pending": row["n"], "oldest": row["oldest"].isoformat()}) for row in rows]
 
 
+def live_listeners_down(now: datetime) -> list[Condition]:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .live_listeners import DEFAULT_DOWN_SECONDS, down_threshold, listener_views
+
+    try:
+        threshold = down_threshold()
+    except ImproperlyConfigured as exc:  # named by `profilesync check`; the other rules still run
+        log.error("%s; using %g s", exc, DEFAULT_DOWN_SECONDS)
+        threshold = timedelta(seconds=DEFAULT_DOWN_SECONDS)
+    if threshold is None:
+        return []
+    conditions = []
+    for view in listener_views(now):
+        if view.down_since is None or now - view.down_since <= threshold:
+            continue
+        since = f"{view.down_since:%Y-%m-%d %H:%M} UTC"
+        if view.holder:
+            cause = (f"the live listener has been reconnecting since {since} (more than "
+                     f"{_span(threshold)}): {view.message or 'no reason was recorded'}; changes "
+                     "in the directory reach profiles only at the next scheduled sync until it "
+                     "is back; check the directory's connection (Test connection)")
+        else:
+            cause = (f"no worker has run the live listener since {since} (more than "
+                     f"{_span(threshold)}); check that `profilesync worker` runs (not "
+                     "`--batch`), or set live updates off for this directory")
+        page = _path("admin-directory-edit", view.directory_pk,
+                     fallback=f"/admin/directories/{view.directory_pk}/")
+        conditions.append(Condition(
+            "live_down", view.directory, cause, page,
+            {"state": view.state, "holder": view.holder, "down_since": view.down_since.isoformat(),
+             "threshold_seconds": threshold.total_seconds()}))
+    return conditions
+
+
 def _span(delta: timedelta) -> str:
     seconds = delta.total_seconds()
     if seconds >= 2 * 3600:
@@ -188,7 +230,7 @@ def _span(delta: timedelta) -> str:
 
 
 RULES: tuple[Callable[[datetime], list[Condition]], ...] = (
-    failed_runs, stale_syncs, refused_writes, old_pending_writes)
+    failed_runs, stale_syncs, refused_writes, old_pending_writes, live_listeners_down)
 
 
 def current_conditions(now: datetime) -> list[Condition]:

@@ -19,8 +19,10 @@ from django.urls import reverse
 
 from profilesync.accounts.roles import is_administrator
 
+from .access import field_accesses
 from .models import Profile
 from .person_facts import person_facts
+from .reporting_lines import manager_field
 from .search.query import Criteria, search_people
 from .vcards import vcard_of
 
@@ -56,13 +58,16 @@ def search_vcards(request: HttpRequest, criteria: Criteria) -> HttpResponse:
     """Every person the people directory's search finds, one vCard after another."""
     cards: list[str] = []
     page = 1
+    accesses: dict[int, list] = {}  # per directory: the same for all its people
+    field = manager_field()
+    profile_url = request.build_absolute_uri(reverse("profile", args=[987654321]))
     while len(cards) < MAX_VCARDS:
         result = search_people(criteria, page, 200)
         for profile in result.people:
-            profile = Profile.objects.select_related("directory").get(pk=profile.pk)
-            cards.append(vcard_of(person_facts(profile, request.user),
-                                  request.build_absolute_uri(reverse("profile",
-                                                                     args=[profile.pk]))))
+            if profile.directory_id not in accesses:
+                accesses[profile.directory_id] = field_accesses(profile)
+            facts = person_facts(profile, request.user, accesses[profile.directory_id], field)
+            cards.append(vcard_of(facts, profile_url.replace("987654321", str(profile.pk))))
         if not result.has_next:
             break
         page += 1

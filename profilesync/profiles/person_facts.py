@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .access import can_see_field, field_accesses
+from .access import FieldAccess, can_see_field, field_accesses
 from .display import is_empty, value_of
-from .models import FieldType, Profile
+from .models import FieldType, Profile, ProfileField
 from .reporting_lines import Manager, lines_visible, manager_field, manager_of
 
 # The fields a card shows, by default key, in this order.
@@ -28,12 +28,17 @@ class PersonFacts:
     manager: Manager | None
 
 
-def person_facts(profile: Profile, viewer) -> PersonFacts:
-    """``profile``'s card as ``viewer`` may see it."""
+def person_facts(profile: Profile, viewer, accesses: list[FieldAccess] | None = None,
+                 manager: ProfileField | None | bool = True) -> PersonFacts:
+    """``profile``'s card as ``viewer`` may see it.
+
+    ``accesses`` (``field_accesses`` of a profile of the same directory) and the
+    ``manager`` field may be passed in by a caller that makes many cards.
+    """
     values: dict[str, str] = {}
     labels: dict[str, str] = {}
     shows_picture = bool(profile.shown_picture)
-    for access in field_accesses(profile):
+    for access in accesses if accesses is not None else field_accesses(profile):
         field = access.field
         visible = field.shown_in_profile and can_see_field(viewer, field, profile)
         if field.type == FieldType.PICTURE:
@@ -46,8 +51,7 @@ def person_facts(profile: Profile, viewer) -> PersonFacts:
             continue
         values[field.key] = ", ".join(value) if isinstance(value, list) else str(value)
         labels[field.key] = field.label
-    manager = None
-    if lines_visible(viewer, profile, manager_field()):
-        manager = manager_of(profile, viewer)
+    field = manager_field() if manager is True else manager or None
+    shown_manager = manager_of(profile, viewer) if lines_visible(viewer, profile, field) else None
     return PersonFacts(profile, profile.display_name or profile.username, values, labels,
-                       shows_picture, manager)
+                       shows_picture, shown_manager)

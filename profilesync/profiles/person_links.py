@@ -101,13 +101,13 @@ def link_people(cursor, directory_id: int, people: list[tuple[str, str, dict]],
     profiles = _quote(Profile._meta.db_table)
     ids: dict[str, int] = {}
     unique_ids = [uid for uid, _, _ in people]
-    for chunk in _chunks(unique_ids):
+    for condition, params in _in("unique_id", unique_ids):
         cursor.execute(f"SELECT unique_id, id FROM {profiles} WHERE directory_id = %s "
-                       f"AND unique_id IN ({_marks(chunk)})", [directory_id, *chunk])
+                       f"AND {condition}", [directory_id, *params])
         ids.update(cursor.cursor.fetchall())
     pks = [ids[uid] for uid in unique_ids if uid in ids]
-    for chunk in _chunks(pks):
-        cursor.execute(f"DELETE FROM {table} WHERE profile_id IN ({_marks(chunk)})", chunk)
+    for condition, params in _in("profile_id", pks):
+        cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)
     rows = []
     own_keys = set()
     for unique_id, dn, values in people:
@@ -124,7 +124,26 @@ def link_people(cursor, directory_id: int, people: list[tuple[str, str, dict]],
     insert_many(cursor, table, [_quote(c) for c in (
         "profile_id", "field_key", "directory_id", "own_key", "target_dn", "target_key",
         "target_id")], rows)
+    if connection.vendor == "postgresql":
+        _keep_statistics(cursor, table)
     _resolve(cursor, directory_id, pks, sorted(own_keys))
+
+
+def _keep_statistics(cursor, table: str) -> None:
+    """``ANALYZE`` the link table whenever it has doubled since PostgreSQL last looked.
+
+    A first import fills it inside the run's one transaction, where autovacuum never
+    sees it: without statistics the planner took a 100,000-row table for a tiny one
+    and scanned it for every page's look-ups (86 s of links for 100,000 people,
+    bench/search.py). ANALYZE inside the transaction counts its own new rows; doing
+    it at each doubling costs a few runs of about 0.1 s. (The profile table's own
+    ANALYZE, tried too, cost 6 s at 60,000 people: more than it saved.)
+    """
+    cursor.execute(f"SELECT (SELECT max(id) FROM {table}), reltuples FROM pg_class "
+                   f"WHERE oid = %s::regclass", [PersonLink._meta.db_table])
+    newest, counted = cursor.cursor.fetchone()
+    if newest is not None and newest > 2 * max(counted or 0, 500):
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _resolve(cursor, directory_id: int, pks: list[int], own_keys: list[str]) -> None:
@@ -141,18 +160,22 @@ def _resolve(cursor, directory_id: int, pks: list[int], own_keys: list[str]) -> 
     table = _quote(PersonLink._meta.db_table)
     profiles = _quote(Profile._meta.db_table)
     links: dict[int, tuple[str, str, int | None]] = {}  # id: (field key, target key, target)
-    for column, values in (("profile_id", pks), ("target_id", pks), ("target_key", own_keys)):
-        for chunk in _chunks(list(values)):
+    # By profile (a primary key of one directory anyway): no directory condition, which
+    # made PostgreSQL scan the (directory, target key) index for the whole directory.
+    lookups = (("", "profile_id", pks), ("", "target_id", pks),
+               ("directory_id = %s AND ", "target_key", own_keys))
+    for in_directory, column, values in lookups:
+        for condition, params in _in(column, list(values)):
             cursor.execute(f"SELECT id, field_key, target_key, target_id FROM {table} "
-                           f"WHERE directory_id = %s AND {column} IN ({_marks(chunk)})",
-                           [directory_id, *chunk])
+                           f"WHERE {in_directory}{condition}",
+                           [directory_id, *params] if in_directory else params)
             links.update((row[0], tuple(row[1:])) for row in cursor.cursor.fetchall())
     wanted = sorted({key for _, key, _ in links.values() if key})
     best: dict[tuple[str, str], tuple[bool, int]] = {}
-    for chunk in _chunks(wanted):
+    for condition, params in _in("o.own_key", wanted):
         cursor.execute(f"SELECT o.field_key, o.own_key, o.profile_id, p.active FROM {table} o "
                        f"JOIN {profiles} p ON p.id = o.profile_id WHERE o.directory_id = %s "
-                       f"AND o.own_key IN ({_marks(chunk)})", [directory_id, *chunk])
+                       f"AND {condition}", [directory_id, *params])
         for field_key, own_key, profile_id, active in cursor.cursor.fetchall():
             rank = (bool(active), profile_id)
             if best.get((field_key, own_key), (False, -1)) < rank:
@@ -163,7 +186,15 @@ def _resolve(cursor, directory_id: int, pks: list[int], own_keys: list[str]) -> 
         new = found[1] if found else None
         if new != target:
             changes.append([new, link_id])
-    update_many(cursor, table, [_quote("target_id")], _quote("id"), changes)
+    if connection.vendor == "postgresql" and changes:
+        # One statement of two arrays: COPY into a temporary table (update_many) cost
+        # more than the few hundred changed rows of a page.
+        cursor.execute(f"UPDATE {table} SET target_id = new.target FROM (SELECT "
+                       f"unnest(%s::integer[]) AS target, unnest(%s::integer[]) AS id) AS new "
+                       f"WHERE {table}.id = new.id",
+                       [[target for target, _ in changes], [link for _, link in changes]])
+    else:
+        update_many(cursor, table, [_quote("target_id")], _quote("id"), changes)
 
 
 def relink_directory(directory_id: int, batch: int = 2000) -> int:
@@ -213,6 +244,18 @@ def _link_now(directory_id: int, people: list[tuple[str, str, dict]], keys: list
     # Django's cursor offers what link_people uses of the sync's: execute with %s, .cursor.
     with connection.cursor() as cursor:
         link_people(cursor, directory_id, people, keys)
+
+
+def _in(column: str, values: list) -> Iterable[tuple[str, list]]:
+    """``column IN (…)`` in pieces: on PostgreSQL one ``= ANY`` of an array, bound once
+    (500 separate parameters cost the server more than the look-up itself)."""
+    if not values:
+        return
+    if connection.vendor == "postgresql":
+        yield f"{column} = ANY(%s)", [values]
+        return
+    for chunk in _chunks(values):
+        yield f"{column} IN ({_marks(chunk)})", chunk
 
 
 def _chunks(items: list) -> Iterable[list]:

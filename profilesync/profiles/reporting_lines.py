@@ -150,9 +150,9 @@ def direct_reports(profile: Profile, viewer) -> list[Report]:
 
 def top_people(viewer) -> list[Report]:
     """The people at the top: no manager, or one outside profilesync (or no longer active)."""
-    managed = PersonLink.objects.filter(field_key=MANAGER_KEY, target__isnull=False)
-    if not is_administrator(viewer):
-        managed = managed.filter(target__active=True)
+    # The same for administrators: the chart lists active people, so someone whose
+    # manager was deactivated would otherwise appear nowhere in it.
+    managed = PersonLink.objects.filter(field_key=MANAGER_KEY, target__active=True)
     # A self-reference puts nobody under anyone: that person counts as a top person.
     people = Profile.objects.filter(active=True).exclude(
         pk__in=managed.exclude(target_id=F("profile_id")).values("profile_id"))

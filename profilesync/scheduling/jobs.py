@@ -53,5 +53,14 @@ ALERT_RULES = Job(
     task_path="profilesync.monitoring.tasks.evaluate_alert_rules",
 )
 
+# The change history is kept PROFILESYNC_CHANGE_HISTORY_DAYS; older rows go once a night.
+CHANGE_HISTORY_PRUNE = Job(
+    name="change_history_prune",
+    title="Prune the change history",
+    default_cron="45 3 * * *",
+    task_path="profilesync.scheduling.tasks.prune_change_history",
+)
+
 JOBS: dict[str, Job] = {job.name: job for job in (BULK_PROFILE_UPDATE, LDAP_RECONCILIATION,
-                                                  WRITEBACK_RETRY, ALERT_RULES)}
+                                                  WRITEBACK_RETRY, ALERT_RULES,
+                                                  CHANGE_HISTORY_PRUNE)}

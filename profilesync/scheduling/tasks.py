@@ -59,6 +59,15 @@ def retry_pending_writes(context: TaskContext, trigger: str = "schedule",
             "refused": counts.refused, "slot": slot}
 
 
+@task(takes_context=True)
+def prune_change_history(context: TaskContext, trigger: str = "schedule",
+                         slot: str | None = None) -> dict:
+    """Delete change history older than PROFILESYNC_CHANGE_HISTORY_DAYS."""
+    from profilesync.sync.history import prune
+
+    return {"deleted": prune(), "slot": slot}
+
+
 def _run_under_lease(context: TaskContext, *, trigger: str, slot: str | None,
                      directory_names: list[str] | None, force: bool, mode: str | None) -> dict:
     worker_ids = context.task_result.worker_ids

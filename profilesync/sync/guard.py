@@ -35,8 +35,20 @@ MAX_LISTED = 100  # names listed in the report of a tripped guard
 
 
 def active_count(directory: Directory) -> int:
-    """Active profiles of ``directory`` now: the guard's base, taken when a part begins."""
+    """Active profiles of ``directory`` now."""
     return Profile.objects.filter(directory=directory, active=True).count()
+
+
+def active_at_start(directory: Directory, counts: ImportCounts) -> int:
+    """The guard's base, the users active when the part began, counted at its end.
+
+    Counted only when the part deactivated someone: a count of every active
+    profile took 0.08 to 0.2 s at 100,000 on SQLite, more than an incremental
+    run with 100 changes needs altogether. Active now plus those this part
+    deactivated, less those it created.
+    """
+    deactivated = len(set(counts.deactivated_pks))
+    return max(active_count(directory) + deactivated - counts.created, deactivated)
 
 
 def deactivated_in_window(directory: Directory) -> int:
@@ -48,19 +60,26 @@ def deactivated_in_window(directory: Directory) -> int:
     return total or 0
 
 
-def check(directory: Directory, counts: ImportCounts, active_at_start: int, *,
+def check(directory: Directory, counts: ImportCounts, started_with: int | None = None, *,
           force: bool) -> None:
-    """Raise :class:`DeactivationGuardTripped` when this part deactivated too many."""
+    """Raise :class:`DeactivationGuardTripped` when this part deactivated too many.
+
+    Called at the end of the part, inside its transaction, before it commits.
+    ``started_with``: the active users when the part began, if the caller
+    counted them (live updates do); else counted here, only when needed.
+    """
     count = len(set(counts.deactivated_pks))
     floor = directory.deactivation_floor
     if force or count == 0:
         return
-    if count > floor and count > directory.max_deactivate_share * active_at_start:
-        raise DeactivationGuardTripped(count, active_at_start, directory.max_deactivate_share,
+    if started_with is None:
+        started_with = active_at_start(directory, counts)
+    if count > floor and count > directory.max_deactivate_share * started_with:
+        raise DeactivationGuardTripped(count, started_with, directory.max_deactivate_share,
                                        floor=floor, would_deactivate=_names(counts))
     # The floor is for the window too: runs of three each do not add up unnoticed.
     earlier = deactivated_in_window(directory)
-    base = active_at_start + earlier  # about the users active when the window began
+    base = started_with + earlier  # about the users active when the window began
     if count + earlier > floor and count + earlier > directory.max_deactivate_share_24h * base:
         raise DeactivationGuardTripped(count, base, directory.max_deactivate_share_24h,
                                        limit="24h", earlier=earlier, floor=floor,

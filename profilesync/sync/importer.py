@@ -39,6 +39,7 @@ from profilesync.profiles.models import Profile
 from profilesync.profiles.pictures import insert_pictures, picture_name
 from profilesync.profiles.search.text import SearchFields
 
+from . import history as change_history
 from .background_writes import Job, RawCursor, run_now
 from .fieldmap import AttributeMap
 from .mapping import entry_digest, lower_keys, map_entry
@@ -65,6 +66,8 @@ class ImportCounts:
     # found: what the deactivation guard weighs at the end of the part.
     deactivated_pks: list[int] = field(default_factory=list)
     deactivated_by: dict[str, int] = field(default_factory=dict)
+    # Where the change history of this part goes (None: not recorded, e.g. one person).
+    history: change_history.ChangeLog | None = None
     _hidden_errors: int = 0
 
     def record_deactivated(self, pks: list[int], how: str) -> None:
@@ -108,9 +111,10 @@ class KnownProfiles:
     second entry with the same ID. A first import (nothing stored) asks the
     database nothing per page.
 
-    ``sweep`` (default) also counts the active profiles at the start, the
-    deactivation guard's base; an incremental pass or a single person passes
-    ``sweep=False``. ``preload`` is its former name, still accepted.
+    ``sweep`` says whether the pass will ask for :meth:`unseen_active_pks`
+    (a full pass) or not (an incremental pass, a single person); the guard's
+    base is counted by :mod:`.guard` when the directory's part begins.
+    ``preload`` is its former name, still accepted.
     """
 
     def __init__(self, directory: Directory, *, sweep: bool = True, preload: bool | None = None):
@@ -118,9 +122,7 @@ class KnownProfiles:
         self.by_unique_id: dict[str, KnownProfile] = {}
         stored = Profile.objects.filter(directory=directory)
         self.max_pk_at_start: int = stored.aggregate(m=models.Max("pk"))["m"] or 0
-        sweep = sweep if preload is None else preload
-        self.active_at_start: int | None = (
-            stored.filter(active=True).count() if sweep and self.max_pk_at_start else 0)
+        self.sweep = sweep if preload is None else preload
         self.seen_count = 0
         self._seen_pks = bytearray()
         self._created = CompactIdSet()
@@ -167,11 +169,6 @@ class KnownProfiles:
     def _was_seen(self, pk: int) -> bool:
         byte, bit = divmod(pk, 8)
         return byte < len(self._seen_pks) and bool(self._seen_pks[byte] & (1 << bit))
-
-    @property
-    def active_count(self) -> int:
-        """Active profiles when the pass began (the deactivation guard's base)."""
-        return self.active_at_start or 0
 
     def unseen_active_pks(self) -> list[int]:
         """Profiles active now that existed when the pass began and no entry claimed."""
@@ -237,6 +234,9 @@ class PagePlan:
     updates: list[ProfileRow] = field(default_factory=list)
     # New or changed pictures by name, written with the rows (see profiles.pictures).
     pictures: dict[str, bytes] = field(default_factory=dict)
+    # What changed for whom, written with the rows when ``history`` is set (see .history).
+    changes: list[change_history.Change] = field(default_factory=list)
+    history: change_history.ChangeLog | None = None
 
 
 def plan_page(
@@ -247,7 +247,7 @@ def plan_page(
     counts: ImportCounts,
 ) -> PagePlan:
     """Decide for each entry of ``page``: create, update, or leave alone."""
-    plan = PagePlan()
+    plan = PagePlan(history=counts.history)
     candidates: list[tuple[KnownProfile, ProfileRow]] = []
     vendor = directory.vendor_info
     now = timezone.now()
@@ -355,8 +355,12 @@ def _split_real_updates(
         )
         if same:
             counts.unchanged += 1
-        elif not (existing.active and not row.active):  # a deactivation, counted as such
-            counts.updated += 1
+        else:
+            if not (existing.active and not row.active):  # a deactivation, counted as such
+                counts.updated += 1
+            if plan.history is not None:
+                plan.changes.append(change_history.updated_change(existing.dn, existing.active,
+                                                           stored[existing.pk], row))
         plan.updates.append(row)
 
 
@@ -375,6 +379,9 @@ def write_plan(plan: PagePlan, directory: Directory, write: Callable[[Job], None
         write(lambda cursor: insert_pictures(cursor, pictures))
     insert_rows(plan.creates, directory.pk, now, write, fields)
     update_rows(plan.updates, now, write, fields)
+    if plan.history is not None and (plan.creates or plan.changes):
+        write(change_history.page_job(plan.history, [*map(change_history.created_change, plan.creates),
+                                              *plan.changes], now))
     write(person_links.page_job(directory.pk, chain(plan.creates, plan.updates)))  # managers
 
 
@@ -395,6 +402,7 @@ def deactivate(missing: list[int], counts: ImportCounts, *, batch_size: int, how
     now = timezone.now()
     for start in range(0, len(missing), batch_size):
         chunk = missing[start:start + batch_size]
+        change_history.record_deactivations(counts.history, chunk, now)
         Profile.objects.filter(pk__in=chunk).update(active=False, deactivated_at=now, updated_at=now)
     counts.record_deactivated(missing, how)
 

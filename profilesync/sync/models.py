@@ -137,3 +137,72 @@ class DirectorySyncState(models.Model):
     def for_directory(cls, directory: Directory) -> DirectorySyncState:
         state, _ = cls.objects.get_or_create(directory=directory)
         return state
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    DEACTIVATE = "deactivate", "Deactivated"
+    REACTIVATE = "reactivate", "Reactivated"
+    EDIT = "edit", "Edited by the person"
+
+
+class PersonChange(models.Model):
+    """What changed for one person: one row per person a run touched, or per own edit.
+
+    Keyed by directory and unique ID rather than a profile foreign key, so a
+    run's rows are written in bulk with the profiles they describe (a created
+    profile has no key yet) and a person's history survives a profile's removal.
+    ``fields`` maps a field key to ``{"old": ..., "new": ...}`` (pictures by their
+    SHA-256). Rows of a sync carry their ``run``; an own edit has none and says
+    its write-back outcome in ``outcome``. Pruned after
+    ``PROFILESYNC_CHANGE_HISTORY_DAYS`` (:mod:`.history`).
+    """
+
+    # No index of their own: the composite indexes below lead with them, and every index
+    # is paid for by every row a run writes.
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.CASCADE,
+                            related_name="changes", db_index=False)
+    directory = models.ForeignKey(Directory, null=True, on_delete=models.SET_NULL,
+                                  related_name="+", db_index=False)
+    directory_name = models.CharField(max_length=64)
+    unique_id = models.CharField(max_length=255)
+    username = models.CharField(max_length=255)
+    action = models.CharField(max_length=16, choices=ChangeAction.choices)
+    fields = models.JSONField(default=dict)
+    actor = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["run", "action"], name="personchange_run_action"),
+            models.Index(fields=["directory", "unique_id", "at"], name="personchange_person"),
+        ]
+
+
+class SyncPreview(models.Model):
+    """A dry run asked for on the Sync report page, run by a worker (:mod:`.preview_task`).
+
+    The dry run itself writes nothing; this row is the page's record of what it
+    found: the run object (``summary``, as ``sync --dry-run --json`` prints it,
+    with each directory's guard verdict) and one entry per person who would
+    change (``changes``, as ``--changes FILE`` writes them).
+    """
+
+    requested_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    @property
+    def guard_tripped(self) -> bool:
+        return any(part.get("guard", {}).get("tripped")
+                   for part in self.summary.get("directories", {}).values())

@@ -27,6 +27,7 @@ from profilesync.ldapclient.timestamps import format_timestamp
 from profilesync.profiles.models import Profile
 from profilesync.profiles.search.columns import load_search_fields
 
+from . import history as change_history
 from .background_writes import BackgroundWrites
 from .directory_pass import DirectoryPass
 from .errors import PatternNotUnderstood, PatternRefused
@@ -153,15 +154,19 @@ def field_fill_pass(p: DirectoryPass, fields: list[MappedField]) -> None:
                 continue
         stored = Profile.objects.filter(directory=p.directory,
                                         unique_id__in=list(by_id)).values_list(
-            "pk", "unique_id", "values")
+            "pk", "unique_id", "values", "username")
         changed: list[tuple[int, dict]] = []
-        for pk, unique_id, values in stored:
+        noted: list[change_history.Change] = []
+        for pk, unique_id, values, username in stored:
             fresh = by_id[unique_id]
             merged = {k: v for k, v in values.items() if k not in keys}
             merged.update({k: fresh[k] for k in keys if k in fresh})
             if merged != values:
                 changed.append((pk, merged))
+                noted.append(change_history.Change(unique_id, username, "update",
+                                                   change_history.value_changes(values, merged)))
         update_values(changed)
+        change_history.record_changes(p.counts.history, noted)
         p.counts.updated += len(changed)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import transaction
@@ -26,6 +26,7 @@ from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 
 from . import fence, guard, passes, usn
+from . import history as change_history
 from .clock import directory_now
 from .directory_pass import DirectoryPass
 from .errors import DeactivationGuardTripped, SyncRefused
@@ -55,6 +56,8 @@ DATE_EMPTIED = ("full sync: the Last LDAP sync date is empty, so this run reads 
 class RunReport:
     run: SyncRun
     results: list[DirectoryRunResult]
+    # A dry run's guard verdict per directory name (see .dry_run); empty for a real run.
+    guards: dict[str, dict] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +85,7 @@ def run_sync(
     trigger: str = "cli",
     mode: str | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> RunReport:
     """Sync ``directories`` (default: every syncable one) and record the run.
 
@@ -89,6 +93,9 @@ def run_sync(
     (a directory without a watermark still gets its one full pass), full
     otherwise. ``"full"`` and ``"reconciliation"`` force that mode.
     ``progress(directory_name, counts)`` is called after every page.
+    ``dry_run``: called by :func:`.dry_run.preview` inside a transaction it rolls
+    back; the guard is weighed but never stops a part (its verdict is in the
+    report's ``guards``), and nothing is published or analyzed outside the database.
     """
     data_sources = DataSourceSettings.load()
     if mode is None:
@@ -108,11 +115,13 @@ def run_sync(
     publish_progress = ThrottledProgress(run.pk)
 
     def report_progress(directory_name: str, counts: ImportCounts) -> None:
-        publish_progress(directory_name, counts)
+        if not dry_run:  # a dry run's run number is rolled back, and may be reused
+            publish_progress(directory_name, counts)
         if progress is not None:
             progress(directory_name, counts)
 
-    results = [_sync_one(run, directory, part_mode, reason, force, report_progress)
+    guards: dict[str, dict] | None = {} if dry_run else None
+    results = [_sync_one(run, directory, part_mode, reason, force, report_progress, guards)
                for directory, (part_mode, reason) in plans]
     if mode != SyncMode.RECONCILIATION:
         _advance_last_sync_date(data_sources)
@@ -122,7 +131,7 @@ def run_sync(
     with transaction.atomic():
         fence.check()  # a superseded run leaves the status the takeover wrote
         run.save(update_fields=["finished_at", "status"])
-    return RunReport(run, results)
+    return RunReport(run, results, guards or {})
 
 
 def _directory_mode(requested: str, state: DirectorySyncState,
@@ -143,7 +152,8 @@ def _directory_mode(requested: str, state: DirectorySyncState,
 
 
 def _sync_one(run: SyncRun, directory: Directory, mode: str, mode_reason: str,
-              force: bool, progress: Progress) -> DirectoryRunResult:
+              force: bool, progress: Progress,
+              guards: dict[str, dict] | None = None) -> DirectoryRunResult:
     state = DirectorySyncState.for_directory(directory)
     result = DirectoryRunResult.objects.create(
         run=run, directory=directory, directory_name=directory.name, mode=mode,
@@ -163,14 +173,22 @@ def _sync_one(run: SyncRun, directory: Directory, mode: str, mode_reason: str,
               transaction.atomic(),
               paused_garbage_collector()):
             part = DirectoryPass(conn, directory, build_attribute_map(directory), force=force,
-                                 progress=partial(progress, directory.name))
-            active_at_start = guard.active_count(directory)
+                                 progress=partial(progress, directory.name),
+                                 counts=ImportCounts(history=change_history.ChangeLog(
+                                     run.pk, directory.pk, directory.name)))
             _run_passes(part, state, mode, result)
-            guard.check(directory, part.counts, active_at_start, force=force)
+            change_history.merge_duplicates(part.counts.history, part.counts)
+            if guards is not None:
+                from .dry_run import weigh_guard
+
+                guards[directory.name] = weigh_guard(directory, part.counts, force=force)
+            else:
+                guard.check(directory, part.counts, force=force)
             fence.check()  # a run that lost its lease rolls back here (fence.RunSuperseded)
             state.last_success_at = timezone.now()
             state.save()
-        refresh_planner_statistics(directory, part.counts)
+        if guards is None:
+            refresh_planner_statistics(directory, part.counts)
         part.counts.finish_errors()
         _apply_counts(result, part.counts)
         result.notes = [*part.notes, *_deactivation_notes(part.counts)]

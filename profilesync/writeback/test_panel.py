@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from django.contrib.auth import get_user_model
 
+from profilesync.directories.connection_test import probe_page_size
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import open_connection
 from profilesync.ldapclient.errors import DirectoryError
@@ -102,7 +103,10 @@ def _check_search_base(conn, directory: Directory, steps: list[Step]) -> bool:
     if problem:
         steps.append(Step("base DN and additional user DN", False, problem))
         return False
-    steps.append(Step("base DN and additional user DN", True, f"{base} exists and can be searched"))
+    # The same probe as a sync: a page size the server refuses is found and kept here.
+    note = probe_page_size(conn, directory)
+    steps.append(Step("base DN and additional user DN", True,
+                      f"{base} exists and can be searched" + (f"; {note}" if note else "")))
     return True
 
 

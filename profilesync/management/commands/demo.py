@@ -14,6 +14,7 @@ the machine allows it: root, with the samba packages installed.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -26,8 +27,15 @@ from django.db import connections
 from profilesync.demo.ad_server import DEMO_AD_USER_PASSWORD, DemoDC, start_demo_dc
 from profilesync.demo.admin_account import AdminLogin, ensure_admin
 from profilesync.demo.directory_config import ensure_demo_ad_directory, ensure_demo_directory
-from profilesync.demo.directory_server import DEMO_USER_PASSWORD, DemoServer, start_demo_server
+from profilesync.demo.directory_server import (
+    DEMO_USER_PASSWORD,
+    SUFFIX,
+    DemoServer,
+    start_demo_server,
+)
+from profilesync.demo.showcase import prepare_showcase
 from profilesync.directories.models import Directory
+from profilesync.hosts import hosts_for_bind
 from profilesync.management.base import ProfilesyncCommand, usage_error
 from profilesync.sync.models import SyncMode
 from profilesync.sync.runner import RunReport, run_sync
@@ -85,9 +93,13 @@ class Command(ProfilesyncCommand):
                 server = self._start_directory_server(people)
                 configured = self._configure_directory(server)
             if self._sync(configured).ok:
+                if self._created:
+                    self._prepare_showcase(configured)
                 admin = ensure_admin(settings.DATA_DIR)
                 self._print_banner(server, admin, bind)
                 connections.close_all()
+                # The demo answers to the names of its own --bind (profilesync/hosts.py).
+                os.environ.setdefault("PROFILESYNC_ALLOWED_HOSTS", hosts_for_bind(bind))
                 exit_code = serve_forever(bind, workers, log_level="warning")
                 self.stdout.write("web server stopped")
             else:
@@ -147,15 +159,26 @@ class Command(ProfilesyncCommand):
         dc = server.dc
         directory, action = ensure_demo_ad_directory(server.url, dc.ca_file, dc.base_dn,
                                                      dc.admin_dn, dc.admin_password)
+        self._created = action == "created"
         self.stdout.write(f"directory {directory.name!r} {action} "
                           f"(base DN {directory.base_dn}, users under {directory.search_base})")
         return directory
 
     def _configure_directory(self, server: DemoServer) -> Directory:
         directory, action = ensure_demo_directory(server.url, server.state.root_password)
+        self._created = action == "created"
         self.stdout.write(f"directory {directory.name!r} {action} "
                           f"(base DN {directory.base_dn}, users under {directory.search_base})")
         return directory
+
+    _created = False  # whether this start created the demo directory
+
+    def _prepare_showcase(self, directory: Directory) -> None:
+        """First start: write-back on, and some people's own About me and skills."""
+        done = prepare_showcase(directory)
+        keys = ", ".join(done["write_back"]) or "none newly"
+        self.stdout.write(f"write-back switched on globally and for {keys}; "
+                          f"{done['own_details']} people given an About me and skills")
 
     def _sync(self, directory: Directory) -> RunReport:
         self.stdout.write("full sync ...")
@@ -196,6 +219,14 @@ class Command(ProfilesyncCommand):
             self.stdout.write(f"  people log in as e.g. user000001 / {DEMO_USER_PASSWORD} "
                               "(every demo person has that password)")
             self.stdout.write(f"  directory:   {server.url}  bind {server.slapd.root_dn}")
+        self.stdout.write("  try:         sign in as user000001, open \u201cEdit profile\u201d, change "
+                          "the phone or job title, save;")
+        self.stdout.write(f"               the org chart at {url}/org/ and a colleague\u2019s card "
+                          "on hover; the REST API at /api/v1/")
+        if not isinstance(server, DemoDC):
+            self.stdout.write("  look in the directory: ldapsearch -x -LLL -H "
+                              f"{server.url} -b ou=people,{SUFFIX} '(uid=user000001)' "
+                              "telephoneNumber title manager")
         self.stdout.write("Stop with Ctrl-C.")
         self.stdout.write("")
         self.stdout.flush()

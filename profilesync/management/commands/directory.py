@@ -15,7 +15,7 @@ from profilesync.directories.services import create_directory, update_directory
 from profilesync.ldapclient.errors import DirectoryError
 from profilesync.live.status import live_status, set_live
 from profilesync.management.base import ProfilesyncCommand, option_name, usage_error
-from profilesync.sync.pattern_check import check_pattern, preview_next_run
+from profilesync.sync.pattern_check import check_pattern, next_run_reason, preview_next_run
 from profilesync.writeback.test_panel import run_test_panel
 
 
@@ -100,6 +100,7 @@ def describe(directory: Directory) -> dict:
         "syncable": directory.sync_refusal() is None,
         "sync_refusal": directory.sync_refusal() or "",
         "next_run_mode": next_mode,
+        "next_run_reason": next_run_reason(directory),
         "next_run_filter": next_filter,
         "live": live_status(directory),
     }

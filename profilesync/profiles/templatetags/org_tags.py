@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import template
 
+from profilesync.accounts.permissions import MANAGE_ROLES
 from profilesync.profiles.models import PersonLink, Profile, ProfileField
 from profilesync.profiles.reporting_lines import (
     chain_of,
@@ -28,6 +29,7 @@ def reporting_lines(context, profile: Profile) -> dict:
         return {"visible": False}
     chain = chain_of(profile, viewer)
     return {"visible": True, "profile": profile, "chain": chain,
+            "can_change": viewer.has_perm(MANAGE_ROLES),
             "top_down": list(reversed(chain.people)),
             "reports": direct_reports(profile, viewer)}
 
