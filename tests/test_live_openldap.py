@@ -118,6 +118,14 @@ def test_changes_renames_deletions_and_new_users_arrive_without_a_run(
 
     assert runs_other_than_live() == 1  # the first import only
     assert listener(directory).last_change_at is not None
+    # The change history names each change, as for a run, under the live runs.
+    from profilesync.sync.models import PersonChange
+
+    history = {(c.username, c.action) for c in PersonChange.objects.filter(run__trigger="live")}
+    assert {("ann", "update"), ("benjamin", "update"), ("fay", "create"),
+            ("cid", "deactivate")} <= history
+    ann = PersonChange.objects.get(run__trigger="live", username="ann")
+    assert ann.fields["title"] == {"old": "Engineer", "new": "Head of Tea"}
     assert {p.username: p.active for p in Profile.objects.filter(directory=directory)} == {
         "ann": True, "benjamin": True, "cid": False, "dot": True, "eli": True, "fay": True}
     # The cookie moved with the changes, so the next scheduled run starts from there.
