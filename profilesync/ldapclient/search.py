@@ -170,7 +170,9 @@ def _typed_errors(base_dn: str, filterstr: str, page_size: int = 0) -> Iterator[
         raise BaseDNNotFound(f"search base {base_dn!r} does not exist") from exc
     except ldap.FILTER_ERROR as exc:
         raise InvalidFilter(f"the server rejected the filter {filterstr!r}") from exc
-    except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
+    except (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.UNAVAILABLE) as exc:
+        # UNAVAILABLE: a slapd shutting down tells open connections so (a notice of
+        # disconnection) before it closes them; to the run it is the same loss.
         raise DirectoryUnreachable(
             f"the directory stopped answering: {describe_ldap_error(exc)}") from exc
     except ldap.INVALID_DN_SYNTAX as exc:
@@ -200,7 +202,7 @@ def read_entry(conn: LDAPObject, dn: str, attributes: Iterable[str] | None = Non
         result = conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", list(attributes or []) or None)
     except ldap.NO_SUCH_OBJECT:
         return None
-    except (ldap.SERVER_DOWN, ldap.TIMEOUT) as exc:
+    except (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.UNAVAILABLE) as exc:
         raise DirectoryUnreachable(f"the directory stopped answering: {describe_ldap_error(exc)}") from exc
     except ldap.LDAPError as exc:
         raise SearchFailed(f"reading {dn!r} failed: {describe_ldap_error(exc)}",
