@@ -37,6 +37,7 @@ from django.utils import timezone
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import Connection, connected
 from profilesync.ldapclient.errors import DirectoryError
+from profilesync.ldapclient.notification import NotificationRefused, NotificationWatch
 from profilesync.ldapclient.persist import CookieRefused, PersistentSearch
 from profilesync.ldapclient.rootdse import read_root_dse
 from profilesync.ldapclient.search import count_matches
@@ -82,6 +83,7 @@ class Listener(threading.Thread):
         self._backoff = 1.0
         self._last_check = 0.0
         self._no_push = ""  # why the server refused refreshAndPersist, once it has
+        self._no_notification = ""  # why the DC refused change notification, once it has
 
     # -- control ----------------------------------------------------------
 
@@ -215,15 +217,41 @@ class Listener(threading.Thread):
 
     def _poll(self, conn: Connection, directory: Directory, root_dse, method: str) -> None:
         row = LiveListener.for_directory(directory)
-        self._set(LiveState.POLLING, method=method, message=methods.poll_reason(directory, method,
-                                                                                row.poll_seconds))
+        watch = None
+        if not settings.PROFILESYNC_LIVE_AD_NOTIFICATION:
+            self._no_notification = "change notification off: PROFILESYNC_LIVE_AD_NOTIFICATION=off"
+        if method == methods.USN_POLL and methods.offers_notification(root_dse) \
+                and not self._no_notification:
+            try:
+                watch = NotificationWatch(conn, directory.search_base)
+            except NotificationRefused as exc:
+                self._no_notification = str(exc)
+        if watch is not None:
+            self._set(LiveState.CONNECTED, method=methods.NOTIFICATION, message=(
+                f"woken by the DC's change notification; uSNChanged also polled every "
+                f"{row.poll_seconds:g} s, for deletions"))
+        else:
+            why = f" ({self._no_notification})" if self._no_notification else ""
+            self._set(LiveState.POLLING, method=method,
+                      message=methods.poll_reason(directory, method, row.poll_seconds) + why)
         self._backoff = 1.0
-        while True:
-            self._check_wanted()
-            if self._poll_finds_work(conn, directory, method):
-                self._run_incremental(directory, "")
-            self._halt.wait(row.poll_seconds)
-            row.refresh_from_db(fields=["poll_seconds"])
+        try:
+            while True:
+                self._check_wanted()
+                if self._poll_finds_work(conn, directory, method):
+                    self._run_incremental(directory, "")
+                if watch is None:
+                    self._halt.wait(row.poll_seconds)
+                else:
+                    try:
+                        watch.wait(row.poll_seconds)
+                    except NotificationRefused as exc:
+                        self._no_notification = str(exc)
+                        return  # reconnect and poll
+                row.refresh_from_db(fields=["poll_seconds"])
+        finally:
+            if watch is not None:
+                watch.abandon()
 
     def _poll_finds_work(self, conn: Connection, directory: Directory, method: str) -> bool:
         """Whether a run is worth it: the USN moved (AD), or an entry changed since the

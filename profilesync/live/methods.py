@@ -22,6 +22,7 @@ from .models import LiveListener
 
 PERSIST = "syncrepl"
 USN_POLL = "usn-poll"
+NOTIFICATION = "notification"  # a USN poll woken early by the DC's change notification
 POLL = "poll"
 
 NOTIFICATION_OID = b"1.2.840.113556.1.4.528"
@@ -58,6 +59,5 @@ def off_reason(row: LiveListener, method: str) -> str:
 
 def poll_reason(directory: Directory, method: str, seconds: float) -> str:
     if method == USN_POLL:
-        return (f"polling uSNChanged every {seconds:g} s (the change notification control is "
-                "not used: see docs/architecture.md, Live updates)")
+        return f"polling uSNChanged every {seconds:g} s"
     return f"polling by modification time every {seconds:g} s (the directory pushes nothing)"

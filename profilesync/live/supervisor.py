@@ -22,7 +22,7 @@ from profilesync.scheduling.lease import LeaseHeld, acquire
 from profilesync.sync.models import DirectorySyncState
 
 from .listener import Listener, lease_duration, lease_name
-from .methods import OFF_BY_DEFAULT, PERSIST, USN_POLL
+from .methods import NOTIFICATION, OFF_BY_DEFAULT, PERSIST, USN_POLL
 from .models import LiveListener, LiveState
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def wanted(row: LiveListener) -> bool:
         return row.live
     if row.state == LiveState.OFF and row.message.startswith(OFF_BY_DEFAULT):
         return False  # a listener found the server offers neither push nor notification
-    return row.method in ("", PERSIST, USN_POLL)
+    return row.method in ("", PERSIST, USN_POLL, NOTIFICATION)
 
 
 def _imported(directory: Directory) -> bool:
