@@ -4,9 +4,10 @@ Vendor facts, read from the root DSE the listener has just fetched:
 
 * OpenLDAP with syncprov (the sync control listed, profiles keyed by
   entryUUID): pushed by refreshAndPersist;
-* Active Directory: ``uSNChanged`` polled every ``poll_seconds``. A DC that
-  lists the notification control (1.2.840.113556.1.4.528; Samba does) is
-  still polled: see docs/architecture.md, "Live updates", for why;
+* Active Directory: an incremental run by ``uSNChanged`` when the DC's change
+  notification (1.2.840.113556.1.4.528, where listed; Samba does) wakes the
+  listener, and at the latest every ``poll_seconds`` when
+  ``highestCommittedUSN`` moved (deletions send no notification);
 * anything else: an incremental run every ``poll_seconds``.
 
 Live is on by default where the server pushes or notifies; polling runs only
