@@ -205,6 +205,9 @@ PROFILESYNC_LIVE_LEASE_RENEW_SECONDS = float(
     os.environ.get("PROFILESYNC_LIVE_LEASE_RENEW_SECONDS", "5"))
 # How often each worker looks for directories whose listener nobody runs.
 PROFILESYNC_LIVE_CHECK_SECONDS = float(os.environ.get("PROFILESYNC_LIVE_CHECK_SECONDS", "5"))
+# Active Directory: wake the listener by the DC's change notification where it lists it
+# ("on"), or only poll uSNChanged ("off").
+PROFILESYNC_LIVE_AD_NOTIFICATION = os.environ.get("PROFILESYNC_LIVE_AD_NOTIFICATION", "on") != "off"
 # How often each worker's scheduler looks for a due slot (`profilesync worker --schedule-interval`).
 PROFILESYNC_SCHEDULER_INTERVAL_SECONDS = float(
     os.environ.get("PROFILESYNC_SCHEDULER_INTERVAL_SECONDS", "10"))

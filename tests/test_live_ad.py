@@ -1,9 +1,10 @@
-"""Live updates from Active Directory (a real Samba AD DC): uSNChanged polled by a worker.
+"""Live updates from Active Directory (a real Samba AD DC), in a worker.
 
-Samba lists the change notification control, so live is on by default; the
-listener polls ``highestCommittedUSN`` every ``live_poll_seconds`` (1 s here)
-and, when it moved, runs an incremental run by uSNChanged (trigger "live").
-No scheduled run happens in these tests.
+Samba lists and honours the change notification control, so live is on by
+default: the listener keeps a notification search open and, when the DC
+reports a change (or ``highestCommittedUSN`` moved at the latest every
+``live_poll_seconds``, which also catches deletions), runs an incremental run
+by uSNChanged (trigger "live"). No scheduled run happens in these tests.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def start_worker(tmp_path, profilesync_env) -> Iterator[Callable[[str], WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(worker_id: str) -> WorkerProcess:
-        worker = WorkerProcess(worker_id, tmp_path, profilesync_env)
+    def start(worker_id: str, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(worker_id, tmp_path, profilesync_env, extra_env)
         started.append(worker)
         return worker
 
@@ -42,31 +43,35 @@ def title_of(directory, username: str) -> str | None:
     return None if found is None else found.values.get("title")
 
 
-def test_ad_changes_arrive_by_polling_without_a_scheduled_run(ad_ou, ad_directory, start_worker,
+def test_ad_changes_arrive_by_notification_without_a_scheduled_run(ad_ou, ad_directory, start_worker,
                                                               wait_for, cli):
-    """A changed title, a new user, a rename and a deletion on the DC reach the profiles through
-    the worker's poll of uSNChanged; the state says it polls and why."""
+    """A changed title, a new user and a deletion on the DC reach the profiles through the
+    worker's listener, woken by the DC's change notification; the state says so."""
     dns = {sam: ad_ou.add_user(sam, title="Engineer") for sam in ("ann", "ben", "cid", "dot",
                                                                     "eve", "fay")}
     directory = ad_directory(ad_ou)
     first = run_sync([directory], mode=SyncMode.FULL).results[0]
     assert first.status == RunStatus.SUCCEEDED, first.errors
-    set_live(directory, poll_seconds=1)
+    set_live(directory, poll_seconds=30)  # the notification wakes it long before
     worker = start_worker("w1")
 
-    def polling():
+    def connected():
         assert worker.alive(), worker.output
         row = LiveListener.objects.filter(directory=directory).first()
-        return row is not None and row.state == "polling"
+        return row is not None and row.state == "connected"
 
-    wait_for(polling, what="the listener to poll", timeout=60)
+    wait_for(connected, what="the listener to connect", timeout=60)
     code, out, _ = cli("directory", "show", directory.name, "--json")
     live = json.loads(out)["live"]
-    assert (live["state"], live["method"], live["setting"]) == ("polling", "usn-poll", "default")
-    assert "uSNChanged every 1 s" in live["message"]
+    assert (live["state"], live["method"], live["setting"]) == (
+        "connected", "notification", "default")
+    assert "change notification" in live["message"]
 
     ad_ou.modify(dns["ann"], title="Head of Research")
     wait_for(lambda: title_of(directory, "ann") == "Head of Research", what="ann's title")
+    # A deletion moves the object out of the watched base, so no notification comes: the
+    # USN poll finds it. Shorter polls from the next wake-up on.
+    set_live(directory, poll_seconds=1)
     ad_ou.add_user("gus", title="New starter")
     wait_for(lambda: title_of(directory, "gus") == "New starter", what="gus to arrive")
     ad_ou.delete(dns["ben"])
@@ -79,3 +84,21 @@ def test_ad_changes_arrive_by_polling_without_a_scheduled_run(ad_ou, ad_director
     assert state.usn_watermark  # the same USN watermark the scheduled runs go on from
     assert LiveListener.objects.get(directory=directory).last_change_at is not None
     assert worker.stop() == 0
+
+
+def test_ad_without_notification_polls_uSNChanged(ad_ou, ad_directory, start_worker, wait_for):
+    """Told the DC refuses notification (as a Windows DC may for this base), the listener polls
+    uSNChanged every live_poll_seconds, says so, and a change still arrives."""
+    dns = {sam: ad_ou.add_user(sam, title="Engineer") for sam in ("ann", "ben", "cid", "dot")}
+    directory = ad_directory(ad_ou)
+    assert run_sync([directory], mode=SyncMode.FULL).results[0].status == RunStatus.SUCCEEDED
+    set_live(directory, poll_seconds=1)
+    worker = start_worker("w1", extra_env={"PROFILESYNC_LIVE_AD_NOTIFICATION": "off"})
+
+    wait_for(lambda: (LiveListener.objects.filter(directory=directory, state="polling")
+                      .exists() or not worker.alive()), what="polling", timeout=60)
+    row = LiveListener.objects.get(directory=directory)
+    assert (row.method, row.state) == ("usn-poll", "polling"), worker.output
+    assert "polling uSNChanged every 1 s" in row.message
+    ad_ou.modify(dns["cid"], title="Polled")
+    wait_for(lambda: title_of(directory, "cid") == "Polled", what="cid's title")

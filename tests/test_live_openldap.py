@@ -118,6 +118,14 @@ def test_changes_renames_deletions_and_new_users_arrive_without_a_run(
 
     assert runs_other_than_live() == 1  # the first import only
     assert listener(directory).last_change_at is not None
+    # The change history names each change, as for a run, under the live runs.
+    from profilesync.sync.models import PersonChange
+
+    history = {(c.username, c.action) for c in PersonChange.objects.filter(run__trigger="live")}
+    assert {("ann", "update"), ("benjamin", "update"), ("fay", "create"),
+            ("cid", "deactivate")} <= history
+    ann = PersonChange.objects.get(run__trigger="live", username="ann")
+    assert ann.fields["title"] == {"old": "Engineer", "new": "Head of Tea"}
     assert {p.username: p.active for p in Profile.objects.filter(directory=directory)} == {
         "ann": True, "benjamin": True, "cid": False, "dot": True, "eli": True, "fay": True}
     # The cookie moved with the changes, so the next scheduled run starts from there.
@@ -164,8 +172,8 @@ def test_a_dead_worker_is_taken_over_and_nothing_is_lost(slapd, directory, start
 
     slapd.modify(dn("ann"), {"title": ["Seen live"]})
     wait_for(lambda: title_of(directory, "ann") == "Seen live", what="ann's change")
-    # Only one listener: every live run so far was applied under the first holder's lease.
-    assert LiveListener.objects.count() == 1
+    # One listener: with both workers looking every 0.2 s, the lease was acquired once only.
+    assert read_lease(f"live:{directory.pk}").generation == 1
 
     dying.kill()
     slapd.restart()
@@ -263,3 +271,57 @@ def test_a_change_waits_for_a_run_writing_the_directory(slapd, directory, start_
         release(run_lease)
     wait_for(lambda: title_of(directory, "ann") == "After the run", what="the change after the run")
     wait_for(lambda: "waits" not in listener(directory).message, what="the message to clear")
+
+
+def test_a_refresh_in_many_batches_names_everyone_present(slapd):
+    """Without a cookie the server sends every entry; handed over a few at a time, the last
+    batch still names all of them as present, so nobody is taken for gone (this once
+    deactivated everyone but the last batch at 2,000 users)."""
+    from profilesync.ldapclient.connection import ConnectionSettings, connected
+    from profilesync.ldapclient.persist import PersistentSearch
+
+    settings = ConnectionSettings(urls=(slapd.ldap_uri,), bind_dn=slapd.root_dn,
+                                  bind_password=slapd.root_pw)
+    with connected(settings) as conn:
+        search = PersistentSearch(conn, slapd.suffix, "(objectClass=inetOrgPerson)",
+                                  ["uid"], None)
+        sent, batches = set(), 0
+        while True:
+            batch = search.poll(5.0, max_entries=2)
+            batches += 1
+            sent |= {attrs["uid"][0].decode() for _dn, attrs in batch.entries.values()}
+            if batch.refresh_done:
+                break
+        search.abandon()
+
+    assert batches >= 3
+    assert sent == set(PEOPLE)
+    assert batch.present is not None and len(batch.present) == len(PEOPLE)
+
+
+def test_without_push_live_is_off_by_default_and_polls_when_switched_on(tmp_path, make_directory,
+                                                                        start_worker, wait_for,
+                                                                        cli):
+    """A server that cannot push (no syncprov): the listener says live is off by default and
+    why; switched on, it polls and a change arrives without a scheduled run."""
+    from profilesync.live.status import set_live
+
+    server = SlapdServer(run_dir=tmp_path / "plain", syncprov=False)
+    old = timezone.now() - dt.timedelta(hours=1)
+    server.load(PEOPLE_OU + "".join(person_ldif(uid, old) for uid in ("ann", "ben")))
+    with server:
+        plain = make_directory(None, urls=[server.ldap_uri], bind_dn=server.root_dn,
+                               bind_password=server.root_pw, base_dn=server.suffix)
+        run_sync([plain])
+        set_live(plain, poll_seconds=1)
+        worker = start_worker("w1")
+        wait_for(lambda: LiveListener.objects.get(directory=plain).message.startswith(
+            "off by default"), what="the listener to decide", timeout=60)
+        assert listener(plain).state == "off" and listener(plain).method == "poll"
+
+        assert cli("directory", "set", plain.name, "--live", "on")[0] == 0
+        wait_for(lambda: listener(plain).state == "polling", what="polling", timeout=60)
+        server.modify(dn("ann"), {"title": ["Polled"]})
+        wait_for(lambda: title_of(plain, "ann") == "Polled", what="the polled change")
+        assert runs_other_than_live() == 1
+        assert worker.alive(), worker.output

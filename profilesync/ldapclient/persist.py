@@ -179,6 +179,10 @@ class PersistentSearch:
         else:
             batch.deleted.discard(uid)
             batch.entries[uid] = (dn, attributes)
+            if self.refreshing:
+                # Entries sent in full during the refresh are present too; earlier batches
+                # of a long refresh have been handed over already, so remember them here.
+                self._named.add(uid)
         if control.cookie is not None:
             self.cookie = batch.cookie = control.cookie
 

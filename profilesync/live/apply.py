@@ -30,6 +30,7 @@ from profilesync.scheduling.clock import database_now
 from profilesync.scheduling.exclusive import SYNC_LEASE
 from profilesync.scheduling.lease import read_lease
 from profilesync.sync import fence, guard
+from profilesync.sync import history as change_history
 from profilesync.sync.errors import DeactivationGuardTripped
 from profilesync.sync.fieldmap import build_attribute_map
 from profilesync.sync.importer import ImportCounts, KnownProfiles, deactivate, plan_page, write_plan
@@ -101,6 +102,11 @@ def apply_changes(directory: Directory, changes: Changes, *,
     attribute_map = build_attribute_map(directory)
     try:
         with transaction.atomic():
+            # The live run exists first so the change history can name it; it is kept
+            # only when the batch changed someone (a cookie-only batch leaves no run).
+            run = SyncRun.objects.create(started_at=started, mode=SyncMode.INCREMENTAL,
+                                         trigger=TRIGGER, status=RunStatus.RUNNING)
+            counts.history = change_history.ChangeLog(run.pk, directory.pk, directory.name)
             if changes.entries:
                 known = KnownProfiles(directory, sweep=False)
                 write_plan(plan_page(changes.entries, directory, attribute_map, known, counts),
@@ -115,6 +121,7 @@ def apply_changes(directory: Directory, changes: Changes, *,
                 gone = [pk for uid, pk in active.values_list("unique_id", "pk")
                         if uid not in changes.present and uid not in changed]
                 deactivate(gone, counts, batch_size=1000, how=BY_LIVE_PRESENT)
+            change_history.merge_duplicates(counts.history, counts)
             guard.check(directory, counts, force=False)
             if fence_check is not None:
                 fence_check()
@@ -122,7 +129,11 @@ def apply_changes(directory: Directory, changes: Changes, *,
             if changes.cookie is not None:
                 DirectorySyncState.objects.filter(directory=directory).update(
                     syncrepl_cookie=changes.cookie)
-            run_id = _record(directory, counts, changes, started) if _changed(counts) else None
+            if _changed(counts):
+                run_id = _record(run, directory, counts, changes, started)
+            else:
+                run.delete()
+                run_id = None
     except DeactivationGuardTripped as exc:
         _record_refused(directory, counts, changes, started, exc)
         raise
@@ -144,10 +155,11 @@ def _changed(counts: ImportCounts) -> bool:
     return bool(counts.created or counts.updated or counts.deactivated or counts.failed)
 
 
-def _record(directory: Directory, counts: ImportCounts, changes: Changes, started) -> int:
-    run = SyncRun.objects.create(started_at=started, finished_at=timezone.now(),
-                                 mode=SyncMode.INCREMENTAL, trigger=TRIGGER,
-                                 status=RunStatus.SUCCEEDED)
+def _record(run: SyncRun, directory: Directory, counts: ImportCounts, changes: Changes,
+            started) -> int:
+    run.finished_at = timezone.now()
+    run.status = RunStatus.SUCCEEDED
+    run.save(update_fields=["finished_at", "status"])
     _result(run, directory, counts, changes, started, RunStatus.SUCCEEDED)
     return run.pk
 

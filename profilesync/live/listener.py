@@ -37,8 +37,11 @@ from django.utils import timezone
 from profilesync.directories.models import Directory
 from profilesync.ldapclient.connection import Connection, connected
 from profilesync.ldapclient.errors import DirectoryError
+from profilesync.ldapclient.notification import NotificationRefused, NotificationWatch
 from profilesync.ldapclient.persist import CookieRefused, PersistentSearch
 from profilesync.ldapclient.rootdse import read_root_dse
+from profilesync.ldapclient.search import count_matches
+from profilesync.ldapclient.syncrepl import SyncreplUnavailable
 from profilesync.ldapclient.usn import read_usn
 from profilesync.scheduling.exclusive import SyncAlreadyRunning, run_sync_exclusively
 from profilesync.scheduling.lease import Heartbeat, HeldLease, check_token, release
@@ -46,6 +49,7 @@ from profilesync.sync.errors import DeactivationGuardTripped
 from profilesync.sync.fence import RunSuperseded
 from profilesync.sync.fieldmap import build_attribute_map
 from profilesync.sync.models import DirectorySyncState, SyncMode
+from profilesync.sync.passes import incremental_filter
 
 from . import methods
 from .apply import TRIGGER, Changes, apply_changes, wait_for_scheduled_run
@@ -78,6 +82,8 @@ class Listener(threading.Thread):
                                     every=settings.PROFILESYNC_LIVE_LEASE_RENEW_SECONDS)
         self._backoff = 1.0
         self._last_check = 0.0
+        self._no_push = ""  # why the server refused refreshAndPersist, once it has
+        self._no_notification = ""  # why the DC refused change notification, once it has
 
     # -- control ----------------------------------------------------------
 
@@ -146,13 +152,20 @@ class Listener(threading.Thread):
         with connected(directory.connection_settings()) as conn:
             root_dse = read_root_dse(conn)
             method = methods.choose(directory, root_dse)
+            if method == methods.PERSIST and self._no_push:
+                method = methods.POLL
             if not methods.enabled(row, method, root_dse):
+                why = f" ({self._no_push})" if self._no_push else ""
                 LiveListener.objects.filter(pk=row.pk).update(
                     state=LiveState.OFF, since=timezone.now(), method=method, holder="",
-                    message=methods.off_reason(row, method))
+                    message=methods.off_reason(row, method) + why)
                 return False
             if method == methods.PERSIST:
-                self._persist(conn, directory)
+                try:
+                    self._persist(conn, directory)
+                except SyncreplUnavailable as exc:
+                    # OpenLDAP lists the sync control even without syncprov: only asking tells.
+                    self._no_push = str(exc)
             else:
                 self._poll(conn, directory, root_dse, method)
         return True
@@ -204,20 +217,51 @@ class Listener(threading.Thread):
 
     def _poll(self, conn: Connection, directory: Directory, root_dse, method: str) -> None:
         row = LiveListener.for_directory(directory)
-        self._set(LiveState.POLLING, method=method, message=methods.poll_reason(directory, method,
-                                                                                row.poll_seconds))
+        watch = None
+        if not settings.PROFILESYNC_LIVE_AD_NOTIFICATION:
+            self._no_notification = "change notification off: PROFILESYNC_LIVE_AD_NOTIFICATION=off"
+        if method == methods.USN_POLL and methods.offers_notification(root_dse) \
+                and not self._no_notification:
+            try:
+                watch = NotificationWatch(conn, directory.search_base)
+            except NotificationRefused as exc:
+                self._no_notification = str(exc)
+        if watch is not None:
+            self._set(LiveState.CONNECTED, method=methods.NOTIFICATION, message=(
+                f"woken by the DC's change notification; uSNChanged also polled every "
+                f"{row.poll_seconds:g} s, for deletions"))
+        else:
+            why = f" ({self._no_notification})" if self._no_notification else ""
+            self._set(LiveState.POLLING, method=method,
+                      message=methods.poll_reason(directory, method, row.poll_seconds) + why)
         self._backoff = 1.0
-        while True:
-            self._check_wanted()
-            if self._poll_finds_work(conn, directory, method):
-                self._run_incremental(directory, "")
-            self._halt.wait(row.poll_seconds)
-            row.refresh_from_db(fields=["poll_seconds"])
+        try:
+            while True:
+                self._check_wanted()
+                if self._poll_finds_work(conn, directory, method):
+                    self._run_incremental(directory, "")
+                if watch is None:
+                    self._halt.wait(row.poll_seconds)
+                else:
+                    try:
+                        watch.wait(row.poll_seconds)
+                    except NotificationRefused as exc:
+                        self._no_notification = str(exc)
+                        return  # reconnect and poll
+                row.refresh_from_db(fields=["poll_seconds"])
+        finally:
+            if watch is not None:
+                watch.abandon()
 
     def _poll_finds_work(self, conn: Connection, directory: Directory, method: str) -> bool:
-        if method != methods.USN_POLL:
-            return True
+        """Whether a run is worth it: the USN moved (AD), or an entry changed since the
+        last run began (elsewhere; deletions there wait for a run that has changes)."""
         state = DirectorySyncState.for_directory(directory)
+        if method != methods.USN_POLL:
+            if state.watermark is None:
+                return True
+            return count_matches(conn, directory.search_base,
+                                 incremental_filter(directory, state.watermark)) > 0
         reading = read_usn(conn, read_root_dse(conn))
         return (reading is None or state.usn_watermark is None
                 or reading.highest_committed_usn > state.usn_watermark)

@@ -4,9 +4,10 @@ Vendor facts, read from the root DSE the listener has just fetched:
 
 * OpenLDAP with syncprov (the sync control listed, profiles keyed by
   entryUUID): pushed by refreshAndPersist;
-* Active Directory: ``uSNChanged`` polled every ``poll_seconds``. A DC that
-  lists the notification control (1.2.840.113556.1.4.528; Samba does) is
-  still polled: see docs/architecture.md, "Live updates", for why;
+* Active Directory: an incremental run by ``uSNChanged`` when the DC's change
+  notification (1.2.840.113556.1.4.528, where listed; Samba does) wakes the
+  listener, and at the latest every ``poll_seconds`` when
+  ``highestCommittedUSN`` moved (deletions send no notification);
 * anything else: an incremental run every ``poll_seconds``.
 
 Live is on by default where the server pushes or notifies; polling runs only
@@ -22,9 +23,11 @@ from .models import LiveListener
 
 PERSIST = "syncrepl"
 USN_POLL = "usn-poll"
+NOTIFICATION = "notification"  # a USN poll woken early by the DC's change notification
 POLL = "poll"
 
 NOTIFICATION_OID = b"1.2.840.113556.1.4.528"
+OFF_BY_DEFAULT = "off by default"
 
 
 def choose(directory: Directory, root_dse: dict[str, list[bytes]]) -> str:
@@ -50,13 +53,12 @@ def enabled(row: LiveListener, method: str, root_dse: dict[str, list[bytes]] | N
 def off_reason(row: LiveListener, method: str) -> str:
     if row.live is False:
         return "switched off by an administrator"
-    return ("off by default: the directory offers neither push (syncrepl) nor notification; "
+    return (f"{OFF_BY_DEFAULT}: the directory offers neither push (syncrepl) nor notification; "
             "switch live on to poll it every "
             f"{row.poll_seconds:g} s (`profilesync directory set NAME --live on`)")
 
 
 def poll_reason(directory: Directory, method: str, seconds: float) -> str:
     if method == USN_POLL:
-        return (f"polling uSNChanged every {seconds:g} s (the change notification control is "
-                "not used: see docs/architecture.md, Live updates)")
+        return f"polling uSNChanged every {seconds:g} s"
     return f"polling by modification time every {seconds:g} s (the directory pushes nothing)"

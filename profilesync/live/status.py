@@ -19,8 +19,10 @@ def set_live(directory: Directory, live: str | None = None,
     if live is not None:
         if live not in LIVE_CHOICES:
             raise InvalidSetting("live", f"{live!r} is not one of on, off, default")
-        row.live = LIVE_CHOICES[live]
-        fields.append("live")
+        if row.live != LIVE_CHOICES[live]:
+            row.live = LIVE_CHOICES[live]
+            row.message = ""  # what the last listener concluded no longer holds
+            fields += ["live", "message"]
     if poll_seconds is not None:
         if not poll_seconds >= MIN_POLL_SECONDS:
             raise InvalidSetting("live_poll_seconds",

@@ -22,8 +22,8 @@ from profilesync.scheduling.lease import LeaseHeld, acquire
 from profilesync.sync.models import DirectorySyncState
 
 from .listener import Listener, lease_duration, lease_name
-from .methods import PERSIST, USN_POLL
-from .models import LiveListener
+from .methods import NOTIFICATION, OFF_BY_DEFAULT, PERSIST, USN_POLL
+from .models import LiveListener, LiveState
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,9 @@ def wanted(row: LiveListener) -> bool:
     """Worth a listener: on, or by default where the method (once known) pushes or notifies."""
     if row.live is not None:
         return row.live
-    return row.method in ("", PERSIST, USN_POLL)
+    if row.state == LiveState.OFF and row.message.startswith(OFF_BY_DEFAULT):
+        return False  # a listener found the server offers neither push nor notification
+    return row.method in ("", PERSIST, USN_POLL, NOTIFICATION)
 
 
 def _imported(directory: Directory) -> bool:
