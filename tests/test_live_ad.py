@@ -102,3 +102,40 @@ def test_ad_without_notification_polls_uSNChanged(ad_ou, ad_directory, start_wor
     assert "polling uSNChanged every 1 s" in row.message
     ad_ou.modify(dns["cid"], title="Polled")
     wait_for(lambda: title_of(directory, "cid") == "Polled", what="cid's title")
+
+
+def test_ad_rename_and_move_arrive_without_a_scheduled_run(ad_ou, ad_directory, start_worker,
+                                                         wait_for):
+    """A user renamed (modrdn) and then moved to another OU inside the synced OU keeps their
+    profile (same objectGUID, no new person) and the new DN and name reach it through the
+    worker's listener; no scheduled run happens."""
+    dn = ad_ou.add_user("dan", title="Engineer", displayName="Dan Dunn")
+    ad_ou.add_user("eli", title="Engineer")
+    directory = ad_directory(ad_ou, user_dn="")  # the whole OU, so a move stays in scope
+    assert run_sync([directory], mode=SyncMode.FULL).results[0].status == RunStatus.SUCCEEDED
+    before = Profile.objects.get(directory=directory, username="dan")
+    set_live(directory, poll_seconds=30)  # the notification wakes it long before
+    worker = start_worker("w1")
+    wait_for(lambda: (LiveListener.objects.filter(directory=directory, state="connected")
+                      .exists() or not worker.alive()), what="the listener to connect",
+             timeout=60)
+    assert worker.alive(), worker.output
+
+    def dn_of_dan() -> str:
+        return Profile.objects.get(pk=before.pk).dn.lower()
+
+    renamed = ad_ou.rename(dn, "CN=Daniel Dunn")
+    wait_for(lambda: dn_of_dan() == renamed.lower(), what="dan's new DN after the rename")
+    ad_ou.modify(renamed, displayName="Daniel Dunn")
+    wait_for(lambda: Profile.objects.get(pk=before.pk).display_name == "Daniel Dunn",
+             what="dan's new name")
+    elsewhere = ad_ou.dc.add_ou("moved", ad_ou.dn)
+    moved = ad_ou.rename(renamed, "CN=Daniel Dunn", elsewhere)
+    wait_for(lambda: dn_of_dan() == moved.lower(), what="dan's new DN after the move")
+
+    people = Profile.objects.filter(directory=directory)
+    assert sorted(people.values_list("username", flat=True)) == ["dan", "eli"]
+    after = people.get(username="dan")
+    assert (after.pk, after.active, after.values.get("title")) == (before.pk, True, "Engineer")
+    assert SyncRun.objects.exclude(trigger="live").count() == 1  # the first import only
+    assert worker.stop() == 0
