@@ -26,8 +26,12 @@ from profilesync.monitoring.checks import check_monitoring_settings
 from profilesync.monitoring.incidents import evaluate
 from profilesync.monitoring.models import Incident
 from profilesync.sync.runner import run_sync
-from profilesync.testing.ldif import PEOPLE_OU, person_ldif
-from profilesync.testing.live import WorkerProcess
+from profilesync.testing.live import (
+    WorkerProcess,
+    Workers,
+    imported_directory,
+    slapd_with_people,
+)
 from profilesync.testing.monitoring_servers import SmtpServer, WebhookReceiver
 from profilesync.testing.slapd import SlapdServer
 
@@ -40,34 +44,20 @@ SECRET = "a-shared-secret-of-some-length"
 
 @pytest.fixture
 def slapd(tmp_path) -> Iterator[SlapdServer]:
-    server = SlapdServer(run_dir=tmp_path / "slapd")
-    old = timezone.now() - dt.timedelta(hours=1)
-    server.load(PEOPLE_OU + "".join(person_ldif(uid, old) for uid in PEOPLE))
-    with server:
+    with slapd_with_people(tmp_path / "slapd", PEOPLE) as server:
         yield server
 
 
 @pytest.fixture
 def directory(slapd, make_directory):
     """Three people imported once by a run, so the supervisor wants a listener."""
-    made = make_directory(None, urls=[slapd.ldap_uri], bind_dn=slapd.root_dn,
-                          bind_password=slapd.root_pw, base_dn=slapd.suffix)
-    run_sync([made])
-    return made
+    return imported_directory(slapd, make_directory)
 
 
 @pytest.fixture
 def start_worker(tmp_path, profilesync_env) -> Iterator[Callable[[str], WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def start(worker_id: str) -> WorkerProcess:
-        worker = WorkerProcess(worker_id, tmp_path, profilesync_env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+    with Workers(tmp_path, profilesync_env) as workers:
+        yield workers.start
 
 
 @pytest.fixture
