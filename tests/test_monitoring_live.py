@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.checks import Error
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from profilesync.directories.models import Directory
 from profilesync.live.models import LiveListener
@@ -32,6 +31,7 @@ from profilesync.testing.live import (
     imported_directory,
     slapd_with_people,
 )
+from profilesync.testing.metrics_scrape import scrape, value
 from profilesync.testing.monitoring_servers import SmtpServer, WebhookReceiver
 from profilesync.testing.slapd import SlapdServer
 
@@ -74,21 +74,6 @@ def smtp():
 def hook():
     with WebhookReceiver() as server:
         yield server
-
-
-def scrape() -> dict[tuple, float]:
-    """{(sample name, ((label, value), ...)): value} as Prometheus would read /metrics."""
-    response = Client(enforce_csrf_checks=True).get("/metrics")
-    assert response.status_code == 200, response.content
-    samples = {}
-    for family in text_string_to_metric_families(response.content.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: dict, name: str, **labels: str) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 def states(samples: dict, directory: str = "corp") -> dict[str, float]:
