@@ -32,17 +32,24 @@ FAST_LIVE = {
 
 
 class WorkerProcess:
-    """One ``profilesync worker`` subprocess, its output in a file for when a test fails."""
+    """One ``profilesync worker`` subprocess, its output in a file for when a test fails.
+
+    ``SETTINGS`` and the two intervals are what a test module tunes (a subclass, as the
+    scheduling tests' shorter sync lease does); starting, reading and stopping stay here."""
+
+    SETTINGS: dict[str, str] = FAST_LIVE
+    INTERVAL = "0.2"
+    SCHEDULE_INTERVAL = "1"
 
     def __init__(self, worker_id: str, tmp_path: Path, env: dict[str, str],
                  extra_env: dict[str, str] | None = None):
         self.worker_id = worker_id
         self.log_path = tmp_path / f"{worker_id}.log"
-        env = {**env, **FAST_LIVE, **(extra_env or {})}
+        env = {**env, **self.SETTINGS, **(extra_env or {})}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "profilesync.cli", "worker", "--worker-id", worker_id,
-                 "--interval", "0.2", "--schedule-interval", "1"],
+                 "--interval", self.INTERVAL, "--schedule-interval", self.SCHEDULE_INTERVAL],
                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     @property
@@ -63,8 +70,13 @@ class WorkerProcess:
         self.process.wait()
 
     def stop(self) -> int:
+        """SIGTERM, as a service manager stops it; return its exit code."""
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
+        return self.exit_code()
+
+    def exit_code(self) -> int:
+        """Wait for the worker to exit by itself; return its exit code."""
         try:
             return self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
