@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from profilesync.accounts.roles import Role, set_role
+from profilesync.accounts.roles import Role
 from profilesync.profiles.models import ProfileField
+from profilesync.testing.browser_login import login_maker
 from profilesync.testing.browser_waits import wait_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,12 +16,7 @@ PASSWORD = "pw-browser-ok-1"
 
 @pytest.fixture
 def make_login(django_user_model):
-    def make(name: str, role: Role):
-        user = django_user_model.objects.create_user(name, password=PASSWORD)
-        set_role(user, role)
-        return user
-
-    return make
+    return login_maker(django_user_model, PASSWORD)
 
 
 def test_administrator_creates_a_field_and_sees_it_in_the_list(page, live_server, log_in,

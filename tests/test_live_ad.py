@@ -19,23 +19,15 @@ from profilesync.live.status import set_live
 from profilesync.profiles.models import Profile
 from profilesync.sync.models import DirectorySyncState, RunStatus, SyncMode, SyncRun
 from profilesync.sync.runner import run_sync
-from profilesync.testing.live import WorkerProcess
+from profilesync.testing.live import WorkerProcess, Workers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def start_worker(tmp_path, profilesync_env) -> Iterator[Callable[[str], WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def start(worker_id: str, extra_env: dict[str, str] | None = None) -> WorkerProcess:
-        worker = WorkerProcess(worker_id, tmp_path, profilesync_env, extra_env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+def start_worker(tmp_path, profilesync_env) -> Iterator[Callable[..., WorkerProcess]]:
+    with Workers(tmp_path, profilesync_env) as workers:
+        yield workers.start
 
 
 def title_of(directory, username: str) -> str | None:

@@ -22,7 +22,12 @@ from profilesync.scheduling.lease import read_lease
 from profilesync.sync.models import DirectorySyncState, RunStatus, SyncRun
 from profilesync.sync.runner import run_sync
 from profilesync.testing.ldif import PEOPLE_OU, person_ldif
-from profilesync.testing.live import WorkerProcess
+from profilesync.testing.live import (
+    WorkerProcess,
+    Workers,
+    imported_directory,
+    slapd_with_people,
+)
 from profilesync.testing.slapd import SlapdServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,34 +41,20 @@ def dn(uid: str) -> str:
 
 @pytest.fixture
 def slapd(tmp_path) -> Iterator[SlapdServer]:
-    server = SlapdServer(run_dir=tmp_path / "slapd")
-    old = timezone.now() - dt.timedelta(hours=1)
-    server.load(PEOPLE_OU + "".join(person_ldif(uid, old) for uid in PEOPLE))
-    with server:
+    with slapd_with_people(tmp_path / "slapd", PEOPLE) as server:
         yield server
 
 
 @pytest.fixture
 def directory(slapd, make_directory):
     """The five people, imported once by a run (as after installation)."""
-    made = make_directory(None, urls=[slapd.ldap_uri], bind_dn=slapd.root_dn,
-                          bind_password=slapd.root_pw, base_dn=slapd.suffix)
-    run_sync([made])
-    return made
+    return imported_directory(slapd, make_directory)
 
 
 @pytest.fixture
 def start_worker(tmp_path, profilesync_env) -> Iterator[Callable[[str], WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def start(worker_id: str) -> WorkerProcess:
-        worker = WorkerProcess(worker_id, tmp_path, profilesync_env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+    with Workers(tmp_path, profilesync_env) as workers:
+        yield workers.start
 
 
 def listener(directory) -> LiveListener:

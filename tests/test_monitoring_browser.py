@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from profilesync.accounts.roles import Role, set_role
+from profilesync.accounts.roles import Role
 from profilesync.monitoring.models import AlertRecipient
 from profilesync.monitoring.recipients import webhook_secret
+from profilesync.testing.browser_login import login_maker
 from profilesync.testing.monitoring_servers import SmtpServer, WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,12 +19,7 @@ PASSWORD = "pw-notify-ok-1"
 
 @pytest.fixture
 def make_login(django_user_model):
-    def make(name: str, role: Role):
-        user = django_user_model.objects.create_user(name, password=PASSWORD)
-        set_role(user, role)
-        return user
-
-    return make
+    return login_maker(django_user_model, PASSWORD)
 
 
 def test_system_administrator_sets_recipients_and_sends_a_test(page, live_server, log_in, make_login,

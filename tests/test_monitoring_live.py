@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.checks import Error
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from profilesync.directories.models import Directory
 from profilesync.live.models import LiveListener
@@ -26,8 +25,13 @@ from profilesync.monitoring.checks import check_monitoring_settings
 from profilesync.monitoring.incidents import evaluate
 from profilesync.monitoring.models import Incident
 from profilesync.sync.runner import run_sync
-from profilesync.testing.ldif import PEOPLE_OU, person_ldif
-from profilesync.testing.live import WorkerProcess
+from profilesync.testing.live import (
+    WorkerProcess,
+    Workers,
+    imported_directory,
+    slapd_with_people,
+)
+from profilesync.testing.metrics_scrape import scrape, value
 from profilesync.testing.monitoring_servers import SmtpServer, WebhookReceiver
 from profilesync.testing.slapd import SlapdServer
 
@@ -40,34 +44,20 @@ SECRET = "a-shared-secret-of-some-length"
 
 @pytest.fixture
 def slapd(tmp_path) -> Iterator[SlapdServer]:
-    server = SlapdServer(run_dir=tmp_path / "slapd")
-    old = timezone.now() - dt.timedelta(hours=1)
-    server.load(PEOPLE_OU + "".join(person_ldif(uid, old) for uid in PEOPLE))
-    with server:
+    with slapd_with_people(tmp_path / "slapd", PEOPLE) as server:
         yield server
 
 
 @pytest.fixture
 def directory(slapd, make_directory):
     """Three people imported once by a run, so the supervisor wants a listener."""
-    made = make_directory(None, urls=[slapd.ldap_uri], bind_dn=slapd.root_dn,
-                          bind_password=slapd.root_pw, base_dn=slapd.suffix)
-    run_sync([made])
-    return made
+    return imported_directory(slapd, make_directory)
 
 
 @pytest.fixture
 def start_worker(tmp_path, profilesync_env) -> Iterator[Callable[[str], WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def start(worker_id: str) -> WorkerProcess:
-        worker = WorkerProcess(worker_id, tmp_path, profilesync_env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+    with Workers(tmp_path, profilesync_env) as workers:
+        yield workers.start
 
 
 @pytest.fixture
@@ -84,21 +74,6 @@ def smtp():
 def hook():
     with WebhookReceiver() as server:
         yield server
-
-
-def scrape() -> dict[tuple, float]:
-    """{(sample name, ((label, value), ...)): value} as Prometheus would read /metrics."""
-    response = Client(enforce_csrf_checks=True).get("/metrics")
-    assert response.status_code == 200, response.content
-    samples = {}
-    for family in text_string_to_metric_families(response.content.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: dict, name: str, **labels: str) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 def states(samples: dict, directory: str = "corp") -> dict[str, float]:

@@ -9,31 +9,13 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
-from prometheus_client.parser import text_string_to_metric_families
 
-from profilesync.profiles.models import Profile, ProfileField
-from profilesync.profiles.services import update_field
-from profilesync.sync.datasources import set_setting
 from profilesync.sync.runner import run_sync
+from profilesync.testing.metrics_scrape import scrape, value
+from profilesync.testing.writeback_profile import synced_with_write_back
 from profilesync.writeback.service import FieldEdit, apply_edit
 
 pytestmark = pytest.mark.django_db
-
-
-def scrape(client: Client | None = None, **headers: str) -> dict[tuple, float]:
-    """{(sample name, ((label, value), ...)): value} as Prometheus would read the page."""
-    response = (client or Client(enforce_csrf_checks=True)).get("/metrics", **headers)
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"].startswith("text/plain; version=")
-    samples = {}
-    for family in text_string_to_metric_families(response.content.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: dict, name: str, **labels: str) -> float | None:
-    return samples.get((name, tuple(sorted(labels.items()))))
 
 
 def test_metrics_follow_a_successful_run(subtree, make_directory, sync_directory):
@@ -98,11 +80,7 @@ def test_metrics_follow_a_failed_run_of_an_unreachable_directory(make_directory)
 @pytest.fixture
 def ann(acl_directory):
     """Ann's profile, synced, with write-back on globally and for phone and title."""
-    run_sync([acl_directory])
-    set_setting("writeback_enabled", "on")
-    for key in ("phone", "title"):
-        update_field(ProfileField.objects.get(key=key), {"write_back": True})
-    return Profile.objects.get(directory=acl_directory, username="ann")
+    return synced_with_write_back(acl_directory, "ann", ("phone", "title"))
 
 
 def test_metrics_follow_write_backs_written_refused_and_pending(ann, acl_server):

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -31,6 +28,7 @@ from profilesync.scheduling.lease import read_lease
 from profilesync.scheduling.models import Schedule
 from profilesync.scheduling.schedules import set_schedule
 from profilesync.sync.models import RunStatus, SyncRun
+from profilesync.testing import live
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,42 +41,17 @@ ONCE_A_YEAR = "0 0 1 1 *"  # due on 1 January only: no second slot comes during 
 TASK_DONE = ("SUCCESSFUL", "FAILED")
 
 
-class WorkerProcess:
-    """One `profilesync worker` subprocess, its output in a file for when a test fails."""
+class WorkerProcess(live.WorkerProcess):
+    """A worker whose scheduler looks every 0.2 s and whose sync lease lasts 2 s."""
 
-    def __init__(self, worker_id: str, tmp_path: Path, env: dict[str, str]):
-        self.worker_id = worker_id
-        self.log_path = tmp_path / f"{worker_id}.log"
-        env = {**env, "PROFILESYNC_LOG_LEVEL": "INFO", "PROFILESYNC_SYNC_LEASE_SECONDS": "2",
-               "PROFILESYNC_SYNC_LEASE_RENEW_SECONDS": "0.2"}
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "profilesync.cli", "worker", "--worker-id", worker_id,
-                 "--interval", "0.1", "--schedule-interval", "0.2"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+    SETTINGS = {"PROFILESYNC_LOG_LEVEL": "INFO", "PROFILESYNC_SYNC_LEASE_SECONDS": "2",
+                "PROFILESYNC_SYNC_LEASE_RENEW_SECONDS": "0.2"}
+    INTERVAL = "0.1"
+    SCHEDULE_INTERVAL = "0.2"
 
     def started(self) -> bool:
-        assert self.process.poll() is None, f"worker {self.worker_id} exited:\n{self.output}"
+        assert self.alive(), f"worker {self.worker_id} exited:\n{self.output}"
         return f"worker {self.worker_id}: tasks from queue" in self.output
-
-    def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; return its exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.exit_code()
-
-    def exit_code(self) -> int:
-        """Wait for the worker to exit by itself; return its exit code."""
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail(f"worker {self.worker_id} ignored SIGTERM:\n{self.output}")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.core.management import call_command
 
 from profilesync.accounts.roles import Role, set_role
 from profilesync.api.tokens import issue_token
@@ -82,6 +83,22 @@ def test_audit_csv_neutralises_formulas_and_says_utf8(fresh_install, django_user
     assert row["new_value"] == '\'=HYPERLINK("http://evil.test","x")'
     assert row["old_value"] == "'-1" and row["message"] == "'@SUM(A1:A2)"
     assert row["actor"] == "søren"
+
+
+def test_audit_export_command_csv_neutralises_formulas_and_keeps_non_ascii(fresh_install):
+    """``profilesync audit export --csv`` follows the same rule as the web download."""
+    WriteAudit.objects.create(actor="+søren", profile_username="søren", directory_name="corp",
+                              dn="uid=søren,ou=people", attribute="title",
+                              old_value="-1", new_value='=HYPERLINK("http://evil.test","x")',
+                              result="written", message="@SUM(A1:A2)")
+    out = io.StringIO()
+
+    call_command("audit", "export", "--csv", stdout=out)
+
+    (row,) = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["new_value"] == '\'=HYPERLINK("http://evil.test","x")'
+    assert (row["old_value"], row["message"], row["actor"]) == ("'-1", "'@SUM(A1:A2)", "'+søren")
+    assert (row["profile_username"], row["dn"]) == ("søren", "uid=søren,ou=people")
 
 
 # -- the write-back test panel writes only on a POST ----------------------------------

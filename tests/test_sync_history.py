@@ -23,7 +23,7 @@ from profilesync.profiles.services import create_field
 from profilesync.scheduling.jobs import JOBS
 from profilesync.sync import history
 from profilesync.sync.datasources import set_setting
-from profilesync.sync.models import ChangeAction, PersonChange, RunStatus
+from profilesync.sync.models import ChangeAction, PersonChange, RunStatus, SyncRun
 from profilesync.sync.runner import run_sync
 from profilesync.writeback.models import WriteResultKind
 from profilesync.writeback.service import audit
@@ -186,6 +186,25 @@ def test_report_exports_a_runs_changes_as_csv_and_json_lines(
         report("--changes")
     with pytest.raises(CommandError, match="no sync run #999999"):
         report("--run", "999999", "--changes")
+
+
+def test_report_csv_cells_never_start_a_spreadsheet_formula():
+    """Usernames, field keys and editors come from the directory and from people: in the
+    CSV a cell starting = + - @ reaches a spreadsheet as text, and non-ASCII survives."""
+    run = SyncRun.objects.create(started_at=timezone.now(), mode="full",
+                                 status=RunStatus.SUCCEEDED)
+    PersonChange.objects.create(run=run, directory_name="+corp", unique_id="-42",
+                                username='=HYPERLINK("http://evil.test","x")',
+                                action=ChangeAction.EDIT, actor="@søren", outcome="written",
+                                fields={"=cmd": {"old": "Müller", "new": "Śmigły-Rydz"}},
+                                at=timezone.now())
+
+    (row,) = list(csv.DictReader(io.StringIO(report("--run", str(run.pk), "--changes"))))
+
+    assert row["username"] == '\'=HYPERLINK("http://evil.test","x")'
+    assert (row["directory"], row["unique_id"], row["actor"], row["field"]) == (
+        "'+corp", "'-42", "'@søren", "'=cmd")
+    assert (json.loads(row["old"]), json.loads(row["new"])) == ("Müller", "Śmigły-Rydz")
 
 
 def test_history_is_filtered_by_action_and_field(subtree, make_directory, sync_directory):

@@ -20,6 +20,7 @@ from profilesync.profiles.models import FieldType, Profile, ProfileField
 from profilesync.profiles.services import update_field
 from profilesync.sync.datasources import set_setting
 from profilesync.sync.runner import run_sync
+from profilesync.testing.writeback_profile import synced_with_write_back
 from profilesync.writeback.models import PendingStatus, PendingWrite, WriteAudit
 from profilesync.writeback.retry import claim, retry_due_writes
 from profilesync.writeback.service import FieldEdit, apply_edit
@@ -29,11 +30,8 @@ ANN_DN = "uid=ann,ou=people,dc=example,dc=org"
 
 @pytest.fixture
 def ann(acl_directory):
-    run_sync([acl_directory])
-    set_setting("writeback_enabled", "on")
-    for key in ("phone", "display_name"):
-        update_field(ProfileField.objects.get(key=key), {"write_back": True})
-    return Profile.objects.get(directory=acl_directory, username="ann")
+    """Ann's profile, synced, with write-back on globally and for phone and display name."""
+    return synced_with_write_back(acl_directory, "ann", ("phone", "display_name"))
 
 
 def pend(ann, acl_server, *edits: FieldEdit) -> None:

@@ -11,10 +11,9 @@ from PIL import Image
 
 from profilesync.ldapclient.connection import connected
 from profilesync.ldapclient.modify import read_values
-from profilesync.profiles.models import Profile, ProfileField
-from profilesync.profiles.services import update_field
 from profilesync.sync.datasources import set_setting
 from profilesync.sync.runner import run_sync
+from profilesync.testing.writeback_profile import synced_with_write_back
 from profilesync.writeback.encoding import picture_for_attribute, to_ldap_values
 from profilesync.writeback.models import PendingStatus, PendingWrite, WriteAudit
 from profilesync.writeback.retry import retry_due_writes
@@ -27,12 +26,8 @@ ANN_DN = "uid=ann,ou=people,dc=example,dc=org"
 
 @pytest.fixture
 def ann(acl_directory):
-    """Ann's profile, synced, with write-back on globally and for phone and title."""
-    run_sync([acl_directory])
-    set_setting("writeback_enabled", "on")
-    for key in ("phone", "title", "display_name"):
-        update_field(ProfileField.objects.get(key=key), {"write_back": True})
-    return Profile.objects.get(directory=acl_directory, username="ann")
+    """Ann's profile, synced, with write-back on globally and for phone, title and display name."""
+    return synced_with_write_back(acl_directory, "ann", ("phone", "title", "display_name"))
 
 
 def directory_value(directory, attribute: str) -> list[bytes]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 
 from django.core.paginator import Paginator
@@ -11,39 +9,19 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from profilesync.accounts.permissions import VIEW_WRITE_AUDIT
-from profilesync.writeback.audit import COLUMNS, audit_rows
+from profilesync.writeback.audit import audit_csv
 from profilesync.writeback.models import PendingStatus, PendingWrite, WriteAudit
 
 from .access import admin_page
 
-# A cell a spreadsheet would read as a formula starts with one of these (OWASP, "CSV
-# injection"): values come from the directory and from people's own edits, so a
-# "=HYPERLINK(...)" title must reach the spreadsheet as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Excel reads a CSV without a byte order mark in the local code page, garbling "Søren".
 BYTE_ORDER_MARK = "\ufeff"
 
 
-def as_text_cell(value: object) -> object:
-    """``=1+1`` -> ``'=1+1``: the apostrophe makes a spreadsheet show the text as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def spreadsheet_csv(entries: Iterable[WriteAudit]) -> Iterator[str]:
     """The audit log as CSV for a spreadsheet, a line at a time (a long log streams)."""
-    buffer = io.StringIO()
-    buffer.write(BYTE_ORDER_MARK)
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    for row in audit_rows(entries):
-        writer.writerow({column: as_text_cell(value) for column, value in row.items()})
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.getvalue():
-        yield buffer.getvalue()
+    yield BYTE_ORDER_MARK
+    yield from audit_csv(entries)
 
 
 @admin_page(VIEW_WRITE_AUDIT)

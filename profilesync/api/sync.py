@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 from ninja.errors import HttpError
 
-from profilesync.accounts.roles import is_system_administrator
+from profilesync.accounts.permissions import RUN_SYNC, who_may
 from profilesync.sync.models import SyncRun
 from profilesync.sync.report import run_as_json
 
@@ -19,8 +19,10 @@ MAX_RUNS = 100
 
 
 def _require_system_administrator(request: HttpRequest) -> None:
-    if not is_system_administrator(request.user):
-        raise HttpError(403, "sync runs are for System Administrators")
+    """The same Django permission as the sync pages (``RUN_SYNC``), so the API and the
+    pages cannot disagree about who may see or start a run."""
+    if not request.user.has_perm(RUN_SYNC):
+        raise HttpError(403, f"sync runs are for {who_may(RUN_SYNC)}")
 
 
 @router.get("/sync/runs", response={200: list[SyncRunSummary], 403: ApiError})

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from profilesync.profiles.models import Profile
 from profilesync.profiles.search.bulk import insert_many
+from profilesync.spreadsheet import as_text_cell
 
 from .models import ChangeAction, PersonChange, SyncPreview
 from .writer import ProfileRow
@@ -241,13 +242,15 @@ CSV_COLUMNS = ("run", "at", "directory", "username", "unique_id", "action", "fie
 
 
 def as_csv_rows(changes: Iterable[PersonChange]) -> Iterator[list]:
-    """One CSV row per changed field (values as JSON)."""
+    """One CSV row per changed field (values as JSON); no cell starts a spreadsheet formula,
+    since names and values come from the directory."""
     for change in changes:
         for key, value in sorted(change.fields.items()) or [("", {"old": None, "new": None})]:
-            yield [change.run_id or "", change.at.isoformat(), change.directory_name,
+            row = [change.run_id or "", change.at.isoformat(), change.directory_name,
                    change.username, change.unique_id, change.action, key,
                    json.dumps(value["old"], ensure_ascii=False),
                    json.dumps(value["new"], ensure_ascii=False), change.actor, change.outcome]
+            yield [as_text_cell(cell) for cell in row]
 
 
 def _table() -> str:

@@ -81,12 +81,8 @@ class StallingRelay:
         try:
             while True:
                 data = source.recv(_CHUNK)
-                if not data:
+                if not data or not self._forward(data, sink, held):
                     break
-                while held and not self._flowing.wait(0.1):
-                    if self._closed.is_set():
-                        return
-                sink.sendall(data)
         except OSError:
             pass
         finally:
@@ -94,3 +90,12 @@ class StallingRelay:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+    def _forward(self, data: bytes, sink: socket.socket, held: bool) -> bool:
+        """Pass ``data`` on (the server's answers, ``held``, only while flowing); False ends
+        this connection. The hook a relay that cuts the stream (write_cut_relay) overrides."""
+        while held and not self._flowing.wait(0.1):
+            if self._closed.is_set():
+                return False
+        sink.sendall(data)
+        return True

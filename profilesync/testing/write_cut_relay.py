@@ -11,12 +11,11 @@ the client sees the server go away in the middle of its write.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
 from collections.abc import Callable
 
-from .stalling_relay import _CHUNK, StallingRelay
+from .stalling_relay import StallingRelay
 
 MODIFY_REQUEST = 0x66  # [APPLICATION 6]
 
@@ -35,6 +34,9 @@ def operation_tag(message: bytes) -> int | None:
 
 
 class WriteCutRelay(StallingRelay):
+    """A :class:`StallingRelay` whose ``_forward`` hook cuts the stream at a ModifyRequest;
+    accepting, pumping and closing are the stalling relay's own."""
+
     def __init__(self, target_host: str, target_port: int, *, cut: str,
                  on_modify: Callable[[], None]):
         super().__init__(target_host, target_port)
@@ -45,33 +47,22 @@ class WriteCutRelay(StallingRelay):
         self._holding_answer = False
         self.done = threading.Event()  # set once on_modify ran and the relay closed
 
-    def _pump(self, source: socket.socket, sink: socket.socket, held: bool) -> None:
-        try:
-            while True:
-                data = source.recv(_CHUNK)
-                if not data:
-                    break
-                if held:
-                    if self._holding_answer:
-                        self._answered.set()  # the answer is never passed on
-                        self._closed.wait(timeout=30)
-                        return
-                elif operation_tag(data) == MODIFY_REQUEST and not self._closed.is_set():
-                    self.modifies += 1
-                    if self.cut == "after":
-                        self._holding_answer = True
-                        sink.sendall(data)
-                        self._answered.wait(timeout=30)
-                    try:
-                        self.on_modify()
-                    finally:
-                        self.__exit__(None, None, None)
-                        self.done.set()
-                    return
+    def _forward(self, data: bytes, sink: socket.socket, held: bool) -> bool:
+        if held:
+            if self._holding_answer:
+                self._answered.set()  # the answer is never passed on
+                self._closed.wait(timeout=30)
+                return False
+        elif operation_tag(data) == MODIFY_REQUEST and not self._closed.is_set():
+            self.modifies += 1
+            if self.cut == "after":
+                self._holding_answer = True
                 sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                self._answered.wait(timeout=30)
+            try:
+                self.on_modify()
+            finally:
+                self.__exit__(None, None, None)
+                self.done.set()
+            return False
+        return super()._forward(data, sink, held)

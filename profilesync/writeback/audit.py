@@ -6,6 +6,8 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from profilesync.spreadsheet import as_text_cell
+
 from .models import WriteAudit
 
 COLUMNS = ("at", "actor", "profile_username", "directory_name", "dn", "attribute",
@@ -20,12 +22,13 @@ def audit_rows(entries: Iterable[WriteAudit]) -> Iterator[dict]:
 
 
 def audit_csv(entries: Iterable[WriteAudit]) -> Iterator[str]:
-    """CSV text, a line at a time, so a long log streams instead of filling memory."""
+    """CSV text, a line at a time, so a long log streams instead of filling memory; no cell
+    starts a spreadsheet formula (the web download and ``audit export --csv`` both use it)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
     for row in audit_rows(entries):
-        writer.writerow(row)
+        writer.writerow({column: as_text_cell(value) for column, value in row.items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
