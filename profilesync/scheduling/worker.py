@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from django_tasks_db.management.commands.db_worker import Worker
@@ -45,10 +46,14 @@ class _TaskWorker(Worker):
 
 
 def run_worker(*, worker_id: str, queue_names: list[str], interval: float,
-               schedule_interval: float | None, batch: bool = False) -> None:
+               schedule_interval: float | None, batch: bool = False,
+               announce: Callable[[], None] | None = None) -> None:
     """Run until told to stop (or, with ``batch``, until the queue is empty).
 
-    ``schedule_interval`` None runs no scheduler loop in this process.
+    ``schedule_interval`` None runs no scheduler loop in this process. ``announce`` is
+    called once the stop signals are handled: a service manager (or a test) that waits
+    for the worker's first line and then sends SIGTERM gets a clean exit, never the
+    default action of a signal that came before the handlers (exit -15).
     """
     scheduler = None
     if schedule_interval is not None:
@@ -71,6 +76,8 @@ def run_worker(*, worker_id: str, queue_names: list[str], interval: float,
                 heartbeat.start()
             if live is not None:
                 live.start()  # after blocking, like the scheduler: listeners inherit the mask
+            if announce is not None:
+                announce()
             worker.run()
     finally:
         if live is not None:

@@ -45,12 +45,18 @@ class Command(ProfilesyncCommand):
             raise usage_error("--worker-id: must be 1 to 64 characters")
         _show_task_logs(verbosity)
         scheduling = not (no_scheduler or batch)
-        self.stdout.write(
-            f"worker {worker_id}: tasks from queue {queue!r} every {interval:g} s; "
-            + (f"scheduler every {schedule_interval:g} s" if scheduling else "no scheduler"))
-        self.stdout.flush()
+        started_line = (f"worker {worker_id}: tasks from queue {queue!r} every {interval:g} s; "
+                        + (f"scheduler every {schedule_interval:g} s" if scheduling
+                           else "no scheduler"))
+
+        def announce() -> None:
+            # Written once SIGTERM is handled, so whoever waits for it may stop us cleanly.
+            self.stdout.write(started_line)
+            self.stdout.flush()
+
         run_worker(worker_id=worker_id, queue_names=[queue], interval=interval,
-                   schedule_interval=schedule_interval if scheduling else None, batch=batch)
+                   schedule_interval=schedule_interval if scheduling else None, batch=batch,
+                   announce=announce)
 
 
 def _show_task_logs(verbosity: int) -> None:
