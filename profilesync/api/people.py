@@ -8,15 +8,14 @@ blanked, and deactivated people exist only for administrators.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Query, Router
 from ninja.errors import HttpError
 
 from profilesync.accounts.roles import is_administrator
 from profilesync.directories.models import Directory
-from profilesync.profiles.access import field_accesses
+from profilesync.profiles.access import field_accesses, visible_profile
 from profilesync.profiles.directory_views import PersonRow, person_rows
 from profilesync.profiles.display import NAME_KEY, profile_view
 from profilesync.profiles.models import FieldType, Profile, ProfileField
@@ -63,10 +62,7 @@ def list_people(request: HttpRequest, q: str = "", page: int = 1, page_size: int
 @router.get("/people/{person_id}", response={200: PersonDetail, 404: ApiError})
 def person(request: HttpRequest, person_id: int) -> PersonDetail:
     """One person's profile: the fields the caller may see, in the page's order."""
-    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=person_id)
-    if not profile.active and not is_administrator(request.user):
-        raise Http404("no such person")
-    return person_detail(request, profile)
+    return person_detail(request, visible_profile(request, person_id))
 
 
 @router.get("/fields", response=list[FieldDefinition])

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
 from profilesync.accounts.roles import Role, is_administrator, role_of
 from profilesync.writeback.rules import (
     NOT_ENABLED_FOR_FIELD,
@@ -118,3 +121,15 @@ def visibility_note(field: ProfileField) -> str:
     if field.visible_to and Role.USER.value not in field.visible_to:
         return "Shown only to the person and administrators."
     return ""
+
+
+def visible_profile(request: HttpRequest, pk: int) -> Profile:
+    """The profile ``pk`` if the visitor may see it at all: a deactivated person is shown
+    to administrators only (404 to everyone else, as if there were no such person).
+
+    One rule for the profile page, the picture, the business card, the vCard and the org
+    chart, so that no page shows a leaver another page hides."""
+    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=pk)
+    if not profile.active and not is_administrator(request.user):
+        raise Http404("no such person")
+    return profile

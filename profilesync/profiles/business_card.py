@@ -13,14 +13,11 @@ All three show exactly what the profile page would show the viewer
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
 
-from profilesync.accounts.roles import is_administrator
-
-from .access import field_accesses
-from .models import Profile
+from .access import field_accesses, visible_profile
 from .person_facts import person_facts
 from .reporting_lines import manager_field
 from .search.query import Criteria, search_people
@@ -30,16 +27,9 @@ MAX_VCARDS = 1000  # people in one search's .vcf (10 pages of the largest API pa
 VCARD_TYPE = "text/vcard; charset=utf-8"
 
 
-def _visible(request: HttpRequest, pk: int) -> Profile:
-    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=pk)
-    if not profile.active and not is_administrator(request.user):
-        raise Http404("no such person")
-    return profile
-
-
 @login_required
 def business_card(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _visible(request, pk)
+    profile = visible_profile(request, pk)
     response = render(request, "profiles/_business_card.html",
                       {"facts": person_facts(profile, request.user)})
     response["Cache-Control"] = "private, max-age=60"
@@ -48,7 +38,7 @@ def business_card(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def person_vcard(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _visible(request, pk)
+    profile = visible_profile(request, pk)
     text = vcard_of(person_facts(profile, request.user),
                     request.build_absolute_uri(reverse("profile", args=[pk])))
     return _download(text, profile.username or f"person-{pk}")

@@ -12,10 +12,9 @@ first matches linking to their chart pages.
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from profilesync.accounts.roles import is_administrator
-
+from .access import visible_profile
 from .directory_views import login_required_page
 from .models import Profile
 from .reporting_lines import (
@@ -34,9 +33,7 @@ SEARCH_RESULTS = 10
 
 
 def _person(request: HttpRequest, pk: int) -> Profile:
-    profile = get_object_or_404(Profile, pk=pk)
-    if not profile.active and not is_administrator(request.user):
-        raise Http404("no such person")
+    profile = visible_profile(request, pk)
     if not lines_visible(request.user, profile, manager_field()):
         raise Http404("no reporting lines to show")
     return profile

@@ -26,6 +26,7 @@ from .access import (
     field_accesses,
     shared_locked_reason,
     visibility_note,
+    visible_profile,
 )
 from .display import OTHER_CATEGORY, is_empty, profile_view, value_of
 from .edit_form import REMOVE_PICTURE, EditProfileForm
@@ -34,17 +35,9 @@ from .pictures import content_type_for, picture_bytes
 from .self_service import refresh_for_editing, save_own_profile
 
 
-def _visible_profile(request: HttpRequest, pk: int) -> Profile:
-    """The profile, if the visitor may see it: deactivated people only for administrators."""
-    profile = get_object_or_404(Profile.objects.select_related("directory"), pk=pk)
-    if not profile.active and not is_administrator(request.user):
-        raise Http404("no such person")
-    return profile
-
-
 @login_required
 def profile_page(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = _visible_profile(request, pk)
+    profile = visible_profile(request, pk)
     view = profile_view(profile, field_accesses(profile), request.user)
     return render(request, "profiles/profile.html", {
         "profile": profile,
@@ -60,7 +53,7 @@ def profile_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def profile_picture(request: HttpRequest, pk: int) -> FileResponse:
-    profile = _visible_profile(request, pk)
+    profile = visible_profile(request, pk)
     if not can_see_picture(request.user, profile):
         raise Http404("no picture")  # as for someone without one: nothing to learn here
     name = profile.shown_picture
