@@ -26,6 +26,7 @@ import ldap.modlist
 import pytest
 from django.test.utils import override_settings
 
+from profilesync.testing.availability import unavailable
 from profilesync.testing.samba import SambaDC, samba_unavailable_reason
 from profilesync.testing.slapd import SlapdNotAvailable, SlapdServer
 
@@ -166,21 +167,6 @@ class Subtree:
         self.conn.rename_s(dn, new_rdn, newsuperior=new_superior_dn, delold=1)
         parent = new_superior_dn or dn.split(",", 1)[1]
         return f"{new_rdn},{parent}"
-
-
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def unavailable(what: str, reason: str) -> None:
-    """Skip a test whose server cannot start, except under CI, where it fails.
-
-    A machine missing slapd, Samba or chromium must not pass CI by skipping
-    every test that needed them.
-    """
-    if _under_ci():
-        pytest.fail(f"CI must run the tests that need {what}, but {reason}")
-    pytest.skip(f"no {what} to test against: {reason}")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ syncs on the test database (SQLite or PostgreSQL, whichever the suite runs on).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -22,6 +21,7 @@ from profilesync.profiles.models import Profile
 from profilesync.sync.clock import watermark_from
 from profilesync.sync.models import DataSourceSettings, RunStatus, SyncMode
 from profilesync.sync.runner import run_sync
+from profilesync.testing.availability import unavailable
 from profilesync.testing.multiprovider import MultiProvider, Provider
 from profilesync.testing.slapd import SlapdNotAvailable
 
@@ -39,9 +39,7 @@ def pair() -> Iterator[MultiProvider]:
     try:
         providers = MultiProvider(SUFFIX)
     except SlapdNotAvailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must run the multi-provider tests, but {exc}")
-        pytest.skip(f"no slapd to test against: {exc}")
+        unavailable("two slapd providers", str(exc))
     with providers as started:
         first, second = started.providers
         first.add(PEOPLE, {"objectClass": ["organizationalUnit"], "ou": ["people"]})
